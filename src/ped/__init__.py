@@ -1,0 +1,39 @@
+"""ped: rank pretrained models for fine-tuning, without fine-tuning them.
+
+Implements PED (Li et al., "Exploring Model Transferability through the Lens of Potential
+Energy", ICCV 2023) and the transferability scores it builds on (LogME, SFDA, NLEEP, GBC,
+PARC, LEEP, NCE, H-score, TransRate, ...).
+"""
+
+from __future__ import annotations
+
+from . import evaluation
+from .dynamics import ReferenceStats, Simulation, simulate
+from .scoring import describe_score, list_scores, score, score_many
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ReferenceStats",
+    "Simulation",
+    "simulate",
+    "score",
+    "score_many",
+    "list_scores",
+    "describe_score",
+    "evaluation",
+    "__version__",
+]
+
+
+def __getattr__(name: str):
+    # The data path (torch, datasets) is imported only when used.
+    if name in {"extract", "reference_stats"}:
+        from . import features
+
+        return getattr(features, name)
+    if name == "rank":
+        from . import pipeline
+
+        return pipeline.rank
+    raise AttributeError(f"module 'ped' has no attribute {name!r}")

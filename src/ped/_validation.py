@@ -1,0 +1,269 @@
+"""The one place where inputs of the numeric core are checked and normalised.
+
+Every score, the PED dynamics and the evaluation functions call into this module first, so
+that every error a caller can cause reads the same way: what was expected, and what was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Labels",
+    "check_features",
+    "check_labels",
+    "check_features_labels",
+    "check_source_probs",
+    "check_targets",
+    "check_positive",
+    "check_fraction",
+    "check_int",
+    "check_pair",
+]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Labels encoded to contiguous codes.
+
+    Attributes
+    ----------
+    codes : ndarray of shape (n_samples,), dtype intp
+        The label of every sample as an integer in ``0 .. n_classes - 1``.
+    classes : ndarray of shape (n_classes,)
+        The original label values, sorted; ``classes[codes]`` gives back the input.
+    """
+
+    codes: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.classes.shape[0])
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.codes, minlength=self.n_classes)
+
+
+def _shape(a: Any) -> str:
+    return str(tuple(np.shape(a)))
+
+
+def check_features(features: Any, *, name: str = "features", min_samples: int = 1) -> np.ndarray:
+    """Return ``features`` as a 2-D finite float array (float32 is kept, other types to float64).
+
+    The input is never modified and never copied when it is already a float32 or float64
+    C- or F-ordered array.
+    """
+    if features is None:
+        raise ValueError(f"Expected {name} as an array of shape (n_samples, n_features), got None.")
+    if isinstance(features, np.ndarray):
+        arr = features
+    else:
+        try:
+            arr = np.asarray(features)
+        except Exception as exc:  # ragged lists and the like
+            raise ValueError(f"Expected {name} as a 2-D numeric array, got {type(features)}.") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"Expected {name} with a numeric dtype, got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Expected real-valued {name}, got dtype {arr.dtype}.")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected {name} as a 2-D array of shape (n_samples, n_features), "
+            f"got {arr.ndim}-D array of shape {_shape(arr)}."
+        )
+    if arr.shape[0] < min_samples or arr.shape[1] < 1:
+        raise ValueError(
+            f"Expected {name} with at least {min_samples} sample(s) and 1 feature, "
+            f"got shape {_shape(arr)}."
+        )
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        raise ValueError(
+            f"Expected finite {name}, got {n_nan} NaN and {n_inf} infinity value(s) "
+            f"in an array of shape {_shape(arr)}."
+        )
+    return arr
+
+
+def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int = 2) -> Labels:
+    """Encode 1-D labels of any hashable type to contiguous codes ``0 .. C-1``.
+
+    Labels are sorted by value (so integer labels 0..C-1 keep their codes); labels of mixed,
+    unorderable types are ordered by first appearance.
+    """
+    if labels is None:
+        raise ValueError("Expected labels as a 1-D sequence, got None.")
+    arr = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"Expected labels as a 1-D array of shape (n_samples,), got shape {_shape(arr)}."
+        )
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise ValueError(
+            f"Expected as many labels as samples ({n_samples}), got {arr.shape[0]} labels."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError("Expected at least one label, got an empty array.")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ValueError("Expected finite labels, got NaN or infinity among the labels.")
+    try:
+        classes, codes = np.unique(arr, return_inverse=True)
+    except TypeError:
+        # Unorderable mixture of types: order by first appearance.
+        seen: dict[Hashable, int] = {}
+        codes_list = []
+        for v in arr.tolist():
+            codes_list.append(seen.setdefault(v, len(seen)))
+        classes = np.empty(len(seen), dtype=object)
+        classes[:] = list(seen)
+        codes = np.asarray(codes_list)
+    codes = np.asarray(codes, dtype=np.intp).reshape(-1)
+    if classes.shape[0] < min_classes:
+        raise ValueError(
+            f"Expected at least {min_classes} distinct classes, got {classes.shape[0]} "
+            f"(label value(s): {classes.tolist()[:5]})."
+        )
+    return Labels(codes=codes, classes=classes)
+
+
+def check_features_labels(
+    features: Any, labels: Any, *, min_classes: int = 2
+) -> tuple[np.ndarray, Labels]:
+    """Check features and labels together (same number of samples)."""
+    X = check_features(features)
+    lab = check_labels(labels, n_samples=X.shape[0], min_classes=min_classes)
+    return X, lab
+
+
+def check_targets(targets: Any, *, n_samples: int) -> np.ndarray:
+    """Check a 2-D float target matrix (regression or multi-label), returned as float64."""
+    T = check_features(targets, name="targets")
+    if T.shape[0] != n_samples:
+        raise ValueError(
+            f"Expected as many target rows as samples ({n_samples}), got {T.shape[0]}."
+        )
+    return np.asarray(T, dtype=np.float64)
+
+
+def check_source_probs(
+    source_probs: Any, *, n_samples: int | None = None, atol: float = 1e-3
+) -> np.ndarray:
+    """Check an (n_samples, n_source_classes) matrix of source-classifier probabilities."""
+    if source_probs is None:
+        raise ValueError(
+            "Expected source_probs, the (n_samples, n_source_classes) softmax outputs of the "
+            "source classifier, got None."
+        )
+    P = check_features(source_probs, name="source_probs")
+    if n_samples is not None and P.shape[0] != n_samples:
+        raise ValueError(
+            f"Expected source_probs with one row per sample ({n_samples}), got {P.shape[0]} rows."
+        )
+    if P.min() < 0:
+        raise ValueError(
+            f"Expected non-negative source_probs, got a minimum of {float(P.min()):.6g}."
+        )
+    sums = P.sum(axis=1, dtype=np.float64)
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    if abs(sums[worst] - 1.0) > atol:
+        raise ValueError(
+            f"Expected source_probs rows to sum to 1, got row {worst} summing to "
+            f"{float(sums[worst]):.6g}."
+        )
+    return np.asarray(P, dtype=np.float64)
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Check a finite positive (or non-negative) real parameter."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"Expected {name} {bound}, got {value!r}.")
+    return v
+
+
+def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
+    """Check a real parameter in the closed interval [low, high]."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
+    if not (low <= v <= high):
+        raise ValueError(f"Expected {name} in [{low}, {high}], got {value!r}.")
+    return v
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Check an integer parameter >= minimum (floats with an integral value are accepted)."""
+    if isinstance(value, bool):
+        raise TypeError(f"Expected {name} as an integer, got {value!r}.")
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    if not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected {name} as an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"Expected {name} >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_pair(a: Any, b: Any, *, names: tuple[str, str] = ("x", "y"), min_len: int = 2):
+    """Turn two sequences, or two ``{key: value}`` mappings, into aligned float vectors.
+
+    Mappings are aligned on the keys of the first (in its order); a key missing from the second
+    is an error. Returns ``(x, y, keys)`` where ``keys`` is None for plain sequences.
+    """
+    keys: list | None = None
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        if not (isinstance(a, Mapping) and isinstance(b, Mapping)):
+            raise TypeError(
+                f"Expected {names[0]} and {names[1]} both as sequences or both as mappings, "
+                f"got {type(a).__name__} and {type(b).__name__}."
+            )
+        keys = [k for k in a if k != "duration"]
+        missing = [k for k in keys if k not in b]
+        if missing:
+            raise ValueError(
+                f"Expected every key of {names[0]} in {names[1]}, got {len(missing)} missing: "
+                f"{missing[:5]}."
+            )
+        xa = [a[k] for k in keys]
+        xb = [b[k] for k in keys]
+    else:
+        if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
+            raise TypeError("Expected sequences of numbers, got a string.")
+        xa = list(a) if not isinstance(a, np.ndarray) else a
+        xb = list(b) if not isinstance(b, np.ndarray) else b
+    x = np.asarray(xa, dtype=np.float64).reshape(-1)
+    y = np.asarray(xb, dtype=np.float64).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(
+            f"Expected {names[0]} and {names[1]} of the same length, got {x.shape[0]} "
+            f"and {y.shape[0]}."
+        )
+    if x.shape[0] < min_len:
+        raise ValueError(f"Expected at least {min_len} values, got {x.shape[0]}.")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError(f"Expected finite {names[0]} and {names[1]}, got NaN or infinity.")
+    return x, y, keys
+
+
+def as_sequence(x: Sequence | np.ndarray) -> np.ndarray:
+    return np.asarray(x)

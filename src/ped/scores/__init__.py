@@ -1,0 +1,13 @@
+"""Transferability scores, one module each, registered explicitly by name.
+
+Every implementation takes validated inputs (see `ped.scoring.score` for the public entry
+point) and returns a Python float, higher meaning better expected transfer.
+"""
+
+from __future__ import annotations
+
+# Explicit imports: each module registers its scores when imported.
+from . import logme as logme  # noqa: F401
+from ._registry import ScoreInfo, get_score, register, registered
+
+__all__ = ["ScoreInfo", "get_score", "register", "registered"]
