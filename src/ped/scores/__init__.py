@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Explicit imports: each module registers its scores when imported.
 from . import logme as logme  # noqa: F401
+from . import sfda as sfda  # noqa: F401
 from ._registry import ScoreInfo, get_score, register, registered
 
 __all__ = ["ScoreInfo", "get_score", "register", "registered"]
