@@ -68,7 +68,9 @@ def check_features(features: Any, *, name: str = "features", min_samples: int = 
         try:
             arr = np.asarray(features)
         except Exception as exc:  # ragged lists and the like
-            raise ValueError(f"Expected {name} as a 2-D numeric array, got {type(features)}.") from exc
+            raise ValueError(
+                f"Expected {name} as a 2-D numeric array, got {type(features)}."
+            ) from exc
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
@@ -105,7 +107,15 @@ def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int 
     """
     if labels is None:
         raise ValueError("Expected labels as a 1-D sequence, got None.")
-    arr = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    if isinstance(labels, np.ndarray):
+        arr = labels
+    else:
+        try:
+            arr = np.asarray(labels)
+        except ValueError:  # tuples among the labels: keep each label whole
+            items = list(labels)
+            arr = np.empty(len(items), dtype=object)
+            arr[:] = items
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:

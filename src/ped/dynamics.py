@@ -69,8 +69,7 @@ class ReferenceStats:
         std = np.asarray(self.std, dtype=np.float64).reshape(-1)
         if mean.shape != std.shape:
             raise ValueError(
-                f"Expected mean and std of the same length, got {mean.shape[0]} and "
-                f"{std.shape[0]}."
+                f"Expected mean and std of the same length, got {mean.shape[0]} and {std.shape[0]}."
             )
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
             raise ValueError("Expected finite reference mean and std, got NaN or infinity.")

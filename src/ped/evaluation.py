@@ -72,7 +72,9 @@ def pearson(scores: Values, truth: Values) -> float:
     return float(_st.pearsonr(x, y)[0])
 
 
-def weighted_pearson(scores: Values, truth: Values, weights: Sequence[float] | None = None) -> float:
+def weighted_pearson(
+    scores: Values, truth: Values, weights: Sequence[float] | None = None
+) -> float:
     r"""Weighted Pearson correlation with the official default weights.
 
     .. math::
@@ -207,9 +209,9 @@ def bootstrap_ci(
         ``estimate`` (the metric on the full data), ``low``, ``high``.
     """
     x, y, _ = check_pair(scores, truth, names=("scores", "truth"))
-    fn = METRICS[metric] if isinstance(metric, str) else metric
     if isinstance(metric, str) and metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}. Valid metrics: {', '.join(METRICS)}.")
+    fn = METRICS[metric] if isinstance(metric, str) else metric
     n_boot = check_int(n_boot, "n_boot", minimum=1)
     if not 0 < level < 1:
         raise ValueError(f"Expected level in (0, 1), got {level!r}.")

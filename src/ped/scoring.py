@@ -110,7 +110,10 @@ class _Inputs:
         if need_features or features is not None:
             self.X = check_features(features)
             n = self.X.shape[0]
-        lab_arr = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
+        try:
+            lab_arr = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
+        except ValueError:  # ragged (tuple labels): plain class labels
+            lab_arr = np.empty(0)
         if lab_arr.ndim == 2 and lab_arr.shape[1] > 1 and np.issubdtype(lab_arr.dtype, np.number):
             self.targets = check_targets(lab_arr, n_samples=n if n is not None else len(lab_arr))
             self.labels = Labels(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ScoreInfo", "register", "get_score", "list_scores"]
+__all__ = ["ScoreInfo", "register", "get_score", "registered"]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,11 @@ def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
     V = V[:, ::-1]
     s = np.sqrt(np.clip(e, 0.0, None))
     k = int(np.sum(s > 1e-10))
-    n_zero = max(0, min(stats.n_samples, stats.n_features) - k) if stats.n_samples <= stats.n_features else 0
+    n_zero = (
+        max(0, min(stats.n_samples, stats.n_features) - k)
+        if stats.n_samples <= stats.n_features
+        else 0
+    )
     return s[:k] ** 2, V[:, :k], n_zero
 
 

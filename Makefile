@@ -1,0 +1,40 @@
+# Set-up and checks. `make test` and `make demo` create .venv and install everything they need.
+# torch is pinned to the CPU build that this environment serves locally; choose another build
+# with `make TORCH_SPEC="torch==2.5.1" test` (or install torch yourself first).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.ped-installed
+
+.PHONY: install test lint format demo bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m ped zoo install --quiet
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q --doctest-modules src/ped/scoring.py src/ped/dynamics.py tests
+
+demo: $(STAMP)
+	$(VENV)/bin/ped demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_scores.py --json benchmarks/results/scores.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

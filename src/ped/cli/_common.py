@@ -1,0 +1,84 @@
+"""Shared helpers of the command line: output, errors, progress bars."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if hasattr(obj, "as_dict"):
+        return _jsonable(obj.as_dict())
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as JSON on stdout (NaN and infinity become null)."""
+    sys.stdout.write(json.dumps(_jsonable(obj), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True, unit: str = "items") -> Iterator:
+    """A rich progress bar with a rate column; yields a ``progress(done, total, **info)``
+    callback for library functions."""
+    if not enabled:
+        yield None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task(description, total=None, rate="")
+        start = time.perf_counter()
+
+        def callback(done: int, total: int | None = None, **info: Any) -> None:
+            elapsed = max(time.perf_counter() - start, 1e-9)
+            rate = info.get("items_per_s")
+            if rate is None and done:
+                rate = done / elapsed
+            desc = info.get("description")
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                rate=f"{rate:,.1f} {unit}/s" if rate else "",
+                **({"description": desc} if desc else {}),
+            )
+
+        yield callback

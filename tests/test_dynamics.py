@@ -1,0 +1,172 @@
+"""PED dynamics: hand-checked steps, invariants (hypothesis) and edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ped
+from ped import ReferenceStats
+
+
+def _pairwise_step(X, y, mean, std, nsigma, tau, k, eps=1e-3):
+    """One PED step written out pair by pair, as the paper describes it."""
+    s = np.maximum(std, eps)
+    Z = (X - mean) / s
+    classes = np.unique(y)
+    m = {c: Z[y == c].mean(0) for c in classes}
+    rho = {c: np.sqrt(Z[y == c].var(0).sum()) for c in classes}
+    delta = {c: np.zeros(X.shape[1]) for c in classes}
+    for i, a in enumerate(classes):
+        for b in classes[i + 1 :]:
+            d = np.linalg.norm(m[a] - m[b])
+            F = max(abs(nsigma) * (rho[a] + rho[b]) - d, 0.0)
+            step = min(0.5 * tau**2 * k * F, F)
+            u = (m[a] - m[b]) / d
+            delta[a] += step * u
+            delta[b] -= step * u
+    Xn = X.copy()
+    for c in classes:
+        Xn[y == c] = (Z[y == c] + delta[c]) * s + mean
+    P = sum(np.abs(delta[c]).sum() for c in classes)
+    return Xn, P
+
+
+def test_one_step_on_three_classes_matches_pairwise_formula():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (20, 3)), rng.normal(0.5, 1, (20, 3)), rng.normal(1, 1, (20, 3))]
+    y = np.repeat([0, 1, 2], 20)
+    ref = ReferenceStats(np.zeros(3) + 0.1, np.ones(3) * 1.5)
+    sim = ped.simulate(X, y, reference=ref, nsigma=2.0, max_steps=1, time_step=0.5)
+    expect, P = _pairwise_step(X, y, ref.mean, ref.std, 2.0, 0.5, 1.0)
+    assert sim.n_steps == 1
+    np.testing.assert_allclose(sim.features, expect, rtol=1e-12, atol=1e-12)
+    assert sim.displacement[0] == pytest.approx(P, rel=1e-12)
+
+
+def test_step_is_gradient_descent_on_energy():
+    X, y = make_blobs(n_per_class=30, n_classes=3, dim=5, sep=0.5)
+    sim = ped.simulate(X, y, reference=X, max_steps=1, nsigma=1.0)
+    # Finite-difference gradient of E over the rescaled centroids.
+    ref = ReferenceStats.from_features(X)
+    s = np.maximum(ref.std, 1e-3)
+    Z = (X - ref.mean) / s
+    M = np.array([Z[y == c].mean(0) for c in range(3)])
+    rho = np.array([np.sqrt(Z[y == c].var(0).sum()) for c in range(3)])
+
+    def energy(M):
+        E = 0.0
+        for a in range(3):
+            for b in range(a + 1, 3):
+                F = max(rho[a] + rho[b] - np.linalg.norm(M[a] - M[b]), 0)
+                E += 0.5 * F**2
+        return E
+
+    grad = np.zeros_like(M)
+    h = 1e-6
+    for idx in np.ndindex(M.shape):
+        Mp, Mm = M.copy(), M.copy()
+        Mp[idx] += h
+        Mm[idx] -= h
+        grad[idx] = (energy(Mp) - energy(Mm)) / (2 * h)
+    moved_Z = np.array([((sim.features - ref.mean) / s)[y == c].mean(0) for c in range(3)])
+    np.testing.assert_allclose(moved_Z - M, -0.5 * 0.1**2 * grad, rtol=1e-5, atol=1e-9)
+    assert sim.energy[0] == pytest.approx(energy(M), rel=1e-10)
+
+
+def test_no_overlap_moves_nothing_and_warns_nothing():
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 0.01, (10, 4)), rng.normal(100, 0.01, (10, 4))]
+    y = np.repeat([0, 1], 10)
+    with np.errstate(all="raise"):
+        sim = ped.simulate(X, y, reference=ReferenceStats(np.zeros(4), np.ones(4)))
+    assert sim.n_steps == 0
+    np.testing.assert_array_equal(sim.features, X)
+    assert sim.displacement[0] == 0.0
+
+
+def test_coinciding_centroids_stay_finite():
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(15, 4))
+    X = np.r_[A, A, rng.normal(3, 1, (15, 4))]
+    y = np.repeat([0, 1, 2], 15)
+    sim = ped.simulate(X, y, reference=X)
+    assert np.isfinite(sim.features).all()
+    m = [sim.features[y == c].mean(0) for c in range(3)]
+    np.testing.assert_allclose(m[0], m[1])  # no direction to push them apart along
+
+
+def test_early_exit_on_large_time_step():
+    X, y = make_blobs(n_per_class=20, n_classes=3, dim=4, sep=0.3)
+    sim = ped.simulate(X, y, reference=X, time_step=3.0, nsigma=2.0)
+    assert sim.n_steps < 6
+    assert sim.ratio[-1] <= 0.5 or sim.n_steps == 6
+
+
+def test_exit_ratio_at_least_one_rejects_first_step():
+    X, y = make_blobs(n_per_class=20, n_classes=3, dim=4)
+    sim = ped.simulate(X, y, reference=X, exit_ratio=1.0)
+    assert sim.n_steps == 0
+    np.testing.assert_array_equal(sim.features, X)
+
+
+def test_reference_width_and_none_errors():
+    X, y = make_blobs()
+    with pytest.raises(ValueError, match=r"got width 3"):
+        ped.simulate(X, y, reference=X[:, :3])
+    with pytest.raises(ValueError, match=r"Expected reference= .* got None"):
+        ped.simulate(X, y, reference=None)
+    with pytest.raises(ValueError, match=r"Expected time_step > 0, got -1"):
+        ped.simulate(X, y, reference=X, time_step=-1)
+
+
+def test_float32_input_gives_float64_output_and_is_not_modified():
+    X, y = make_blobs(dtype=np.float32)
+    X0 = X.copy()
+    sim = ped.simulate(X, y, reference=X)
+    assert sim.features.dtype == np.float64
+    np.testing.assert_array_equal(X, X0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_classes=st.integers(2, 6),
+    dim=st.integers(2, 10),
+    nsigma=st.floats(0.1, 3.0),
+    sep=st.floats(0.0, 3.0),
+)
+def test_energy_never_rises_and_classes_move_rigidly(seed, n_classes, dim, nsigma, sep):
+    X, y = make_blobs(n_per_class=8, n_classes=n_classes, dim=dim, sep=sep, seed=seed)
+    sim = ped.simulate(X, y, reference=X, nsigma=nsigma)
+    energies = np.r_[sim.energy[: sim.n_steps], sim.final_energy]
+    assert np.all(np.diff(energies) <= 1e-9 * max(1.0, energies[0]))
+    moved = sim.features
+    for c in np.unique(y):
+        shift = moved[y == c] - X[y == c]
+        np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), atol=1e-9)
+        np.testing.assert_allclose(moved[y == c].var(0), X[y == c].var(0), rtol=1e-9, atol=1e-12)
+    assert sim.n_steps <= 6
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_classes=st.integers(2, 5))
+def test_translated_stats_equal_recomputed_stats(seed, n_classes):
+    from ped._stats import ClassStats
+    from ped._validation import check_labels
+
+    X, y = make_blobs(n_per_class=7, n_classes=n_classes, dim=6, seed=seed)
+    lab = check_labels(y)
+    stats = ClassStats(X, lab)
+    offsets = np.random.default_rng(seed).normal(size=(n_classes, 6))
+    moved = stats.translated(offsets)
+    direct = ClassStats(X + offsets[lab.codes], lab)
+    for attr in ("means", "mean", "scatter", "gram", "within_scatter", "class_vars"):
+        np.testing.assert_allclose(
+            getattr(moved, attr), getattr(direct, attr), rtol=1e-9, atol=1e-9
+        )
+    P = np.random.default_rng(1).normal(size=(6, 3))
+    np.testing.assert_allclose(moved.project(P), direct.features() @ P, rtol=1e-10, atol=1e-10)
