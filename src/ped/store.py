@@ -1,0 +1,745 @@
+"""The results database: one SQLite file with sweeps, ground truths, scores and timings.
+
+Everything `ped` measures that is worth keeping goes here, so that an interrupted sweep
+resumes where it stopped and a score is never computed twice for the same inputs.
+
+Tables
+------
+``points``
+    One row per finished fine-tuning grid point (a validation run, or the final trainval to
+    test run), keyed by ``config_hash``: the hash of everything that determines the result
+    (model and its weights digest, dataset and its fingerprint, protocol, hyper-parameters,
+    steps, batch size, image size, seed, limit). A point is looked up by its hash before it is
+    run, so a finished one is never run again.
+``sweeps``
+    One row per finished sweep: the chosen pair, its validation score and the test score.
+``ground_truth``
+    ``(source, dataset, model) -> value`` with the metric's name. Finished sweeps write
+    themselves here under the source named by their protocol (``"full"`` or ``"linear"``);
+    other sources can be recorded with `ResultsDB.record_truth`. The published accuracies of
+    the PED and SFDA papers are served from the JSON shipped in the package as the sources
+    ``published:self_supervised_resnet50`` and ``published:supervised_imagenet``; they are
+    read-only and never copied into the file.
+``scores``
+    Transferability scores: ``(model, dataset, name, params) -> value`` with seconds taken.
+``runs``
+    Timings of whole runs (a sweep, an extraction), with a free-form JSON ``info``.
+
+Concurrency
+-----------
+The file is opened in WAL mode with a busy timeout, every write is one short transaction, and
+each process (and thread) uses its own connection, so several processes can write at once
+without losing a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ped.errors import StoreError
+
+__all__ = [
+    "ResultsDB",
+    "PUBLISHED_SOURCES",
+    "published_ground_truth",
+    "library_versions",
+]
+
+#: Names of the packaged ground-truth sources, mapped to their key in the JSON file.
+PUBLISHED_SOURCES: dict[str, str] = {
+    "published:self_supervised_resnet50": "self_supervised_resnet50",
+    "published:supervised_imagenet": "supervised_imagenet",
+}
+
+# Metric of each downstream dataset of the published tables (reference-behaviour §4.1).
+_PUBLISHED_METRICS: dict[str, str] = {
+    "aircraft": "mean_per_class_accuracy",
+    "caltech101": "mean_per_class_accuracy",
+    "flowers": "mean_per_class_accuracy",
+    "pets": "mean_per_class_accuracy",
+    "voc2007": "map11",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS points (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    config_hash TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    lr REAL, w REAL, wd REAL, c REAL,
+    steps INTEGER, batch_size INTEGER, seed INTEGER, limit_n INTEGER,
+    score REAL NOT NULL,
+    metric TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    config TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS points_md ON points (model, dataset, protocol);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sweep_hash TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    best_lr REAL, best_w REAL, best_wd REAL, best_c REAL,
+    val_score REAL NOT NULL,
+    test_score REAL NOT NULL,
+    metric TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    config TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ground_truth (
+    source TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    value REAL NOT NULL,
+    metric TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (source, dataset, model)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    value REAL NOT NULL,
+    seconds REAL,
+    created REAL NOT NULL,
+    UNIQUE (model, dataset, name, params)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    started REAL NOT NULL,
+    seconds REAL NOT NULL,
+    status TEXT NOT NULL,
+    info TEXT NOT NULL
+);
+"""
+
+_POINT_COLUMNS = (
+    "config_hash",
+    "model",
+    "dataset",
+    "protocol",
+    "phase",
+    "lr",
+    "w",
+    "wd",
+    "c",
+    "steps",
+    "batch_size",
+    "seed",
+    "limit_n",
+    "score",
+    "metric",
+    "seconds",
+    "config",
+    "versions",
+    "created",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that can change a result, for the ``versions`` columns.
+
+    Returns
+    -------
+    dict of str to str
+        ``python``, ``ped``, ``numpy``, ``torch`` and ``sklearn`` (those importable).
+    """
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist, key in (
+        ("ped", "ped"),
+        ("numpy", "numpy"),
+        ("torch", "torch"),
+        ("scikit-learn", "sklearn"),
+    ):
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@lru_cache(maxsize=1)
+def _published_json() -> dict[str, Any]:
+    text = resources.files("ped").joinpath("_resources/finetune_accuracy.json").read_text()
+    return json.loads(text)
+
+
+def published_ground_truth() -> dict[str, dict[str, dict[str, float]]]:
+    """The packaged published fine-tuning accuracies.
+
+    Returns
+    -------
+    dict
+        ``{source: {dataset: {model: accuracy}}}`` for the sources in `PUBLISHED_SOURCES`,
+        values in percent as published.
+    """
+    raw = _published_json()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for source, key in PUBLISHED_SOURCES.items():
+        table = raw[key]["accuracy"]
+        out[source] = {
+            ds: {model: float(v) for model, v in models.items()} for ds, models in table.items()
+        }
+    return out
+
+
+def _published_metric(dataset: str) -> str:
+    return _PUBLISHED_METRICS.get(dataset, "accuracy")
+
+
+def _jsonable(params: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(params or {}), sort_keys=True, default=str)
+
+
+class ResultsDB:
+    """The results database, one SQLite file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The file. Default: ``ped._paths.results_db_path()`` (``$PED_HOME/results.sqlite``).
+        Its folder is created if missing.
+    timeout : float, default 60.0
+        Seconds a writer waits for another writer's transaction before giving up.
+
+    Raises
+    ------
+    StoreError
+        If the file cannot be opened or is not a SQLite database.
+
+    Notes
+    -----
+    Connections are opened lazily, one per process and thread, so a `ResultsDB` can be passed
+    to forked workers and used from several threads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
+        if path is None:
+            from ped._paths import results_db_path
+
+            path = results_db_path()
+        self.path = Path(path).expanduser()
+        self.timeout = float(timeout)
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the folder of the results database {self.path}: {exc}; "
+                "pass another path (--db) or set PED_HOME."
+            ) from exc
+        with self._write() as con:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+
+    def __repr__(self) -> str:
+        return f"ResultsDB({str(self.path)!r})"
+
+    # pickling: connections never travel, a worker reconnects
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self.timeout = state["timeout"]
+        self._local = threading.local()
+
+    # ----------------------------------------------------------------- connections
+    def _connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        pid = getattr(self._local, "pid", None)
+        if con is not None and pid == os.getpid():
+            return con
+        try:
+            con = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None)
+            con.row_factory = sqlite3.Row
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"Cannot open the results database {self.path}: {exc}; "
+                "pass another path (--db) or move the broken file away."
+            ) from exc
+        self._local.con = con
+        self._local.pid = os.getpid()
+        return con
+
+    def close(self) -> None:
+        """Close this thread's connection (a later call reopens it)."""
+        con = getattr(self._local, "con", None)
+        if con is not None and getattr(self._local, "pid", None) == os.getpid():
+            con.close()
+        self._local.con = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        con = self._connection()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"Results database {self.path}: {exc}.") from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"Results database {self.path} stayed locked for {self.timeout:.0f} s; "
+                        "another process holds it, try again."
+                    ) from exc
+                time.sleep(0.05)
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        else:
+            con.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Results database {self.path}: {exc}.") from exc
+
+    # ----------------------------------------------------------------- grid points
+    def record_point(
+        self,
+        config_hash: str,
+        *,
+        model: str,
+        dataset: str,
+        protocol: str,
+        score: float,
+        metric: str,
+        seconds: float,
+        phase: str = "val",
+        lr: float | None = None,
+        w: float | None = None,
+        wd: float | None = None,
+        c: float | None = None,
+        steps: int | None = None,
+        batch_size: int | None = None,
+        seed: int | None = None,
+        limit: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        versions: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Store one finished grid point.
+
+        Parameters
+        ----------
+        config_hash : str
+            Hash of everything that determines the result; the point's identity.
+        model, dataset, protocol : str
+            What was trained, on what, how (``"full"`` or ``"linear"``).
+        score : float
+            The validation score (``phase="val"``) or the test score (``phase="test"``).
+        metric : str
+            Name of the metric of `score`.
+        seconds : float
+            Wall time of the point.
+        phase : {"val", "test"}
+            A validation run on train -> val, or the final run on trainval -> test.
+        lr, w, wd, c : float, optional
+            Learning rate, the grid's w, the weight decay used (w / lr), the logistic
+            regression's C (linear protocol).
+        steps, batch_size, seed, limit : int, optional
+            The rest of the configuration, stored for reading.
+        config : mapping, optional
+            The full configuration that was hashed (stored as JSON).
+        versions : mapping, optional
+            Library versions; default `library_versions()`.
+
+        Returns
+        -------
+        bool
+            True if the row was new, False if a point with this hash was already stored (the
+            stored row is kept: a point is recorded exactly once).
+        """
+        row = (
+            config_hash,
+            model,
+            dataset,
+            protocol,
+            phase,
+            lr,
+            w,
+            wd,
+            c,
+            steps,
+            batch_size,
+            seed,
+            limit,
+            float(score),
+            metric,
+            float(seconds),
+            _jsonable(config),
+            _jsonable(versions if versions is not None else library_versions()),
+            time.time(),
+        )
+        cols = ", ".join(_POINT_COLUMNS)
+        marks = ", ".join("?" for _ in _POINT_COLUMNS)
+        with self._write() as con:
+            cur = con.execute(f"INSERT OR IGNORE INTO points ({cols}) VALUES ({marks})", row)
+            return cur.rowcount == 1
+
+    def point(self, config_hash: str) -> dict[str, Any] | None:
+        """The stored grid point with this hash, or None.
+
+        Parameters
+        ----------
+        config_hash : str
+            The point's identity (see `record_point`).
+
+        Returns
+        -------
+        dict or None
+            The row as a dict (``config`` and ``versions`` decoded), None if not stored.
+        """
+        rows = self._read("SELECT * FROM points WHERE config_hash = ?", (config_hash,))
+        return _decode(rows[0]) if rows else None
+
+    def points(
+        self,
+        model: str | None = None,
+        dataset: str | None = None,
+        protocol: str | None = None,
+        *,
+        phase: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored grid points, oldest first, filtered by any of the given fields.
+
+        Parameters
+        ----------
+        model, dataset, protocol, phase : str, optional
+            Keep only rows with these values.
+
+        Returns
+        -------
+        list of dict
+            One dict per row (see `point`).
+        """
+        where, args = _where(model=model, dataset=dataset, protocol=protocol, phase=phase)
+        rows = self._read(f"SELECT * FROM points{where} ORDER BY id", args)
+        return [_decode(r) for r in rows]
+
+    # ----------------------------------------------------------------- sweeps
+    def record_sweep(
+        self,
+        sweep_hash: str,
+        *,
+        model: str,
+        dataset: str,
+        protocol: str,
+        best: Mapping[str, Any],
+        val_score: float,
+        test_score: float,
+        metric: str,
+        seconds: float,
+        config: Mapping[str, Any] | None = None,
+        versions: Mapping[str, str] | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Store a finished sweep and its test score as ground truth.
+
+        Parameters
+        ----------
+        sweep_hash : str
+            Hash of the sweep's whole configuration; a second record replaces the first.
+        model, dataset, protocol : str
+            What was swept.
+        best : mapping
+            The chosen point: keys among ``lr``, ``w``, ``wd``, ``c``.
+        val_score, test_score : float
+            Validation score of the chosen point, and the test score after retraining.
+        metric : str
+            Name of the test metric.
+        seconds : float
+            Wall time of the sweep (the sum over its points when resumed).
+        config : mapping, optional
+            The sweep's configuration (stored as JSON).
+        versions : mapping, optional
+            Library versions; default `library_versions()`.
+        source : str, optional
+            Ground-truth source to write the test score under; default `protocol`.
+        """
+        now = time.time()
+        row = (
+            sweep_hash,
+            model,
+            dataset,
+            protocol,
+            best.get("lr"),
+            best.get("w"),
+            best.get("wd"),
+            best.get("c"),
+            float(val_score),
+            float(test_score),
+            metric,
+            float(seconds),
+            _jsonable(config),
+            _jsonable(versions if versions is not None else library_versions()),
+            now,
+        )
+        with self._write() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO sweeps (sweep_hash, model, dataset, protocol, best_lr, "
+                "best_w, best_wd, best_c, val_score, test_score, metric, seconds, config, "
+                "versions, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            con.execute(
+                "INSERT OR REPLACE INTO ground_truth (source, dataset, model, value, metric, "
+                "created) VALUES (?, ?, ?, ?, ?, ?)",
+                (source or protocol, dataset, model, float(test_score), metric, now),
+            )
+
+    def sweep(self, sweep_hash: str) -> dict[str, Any] | None:
+        """The stored sweep with this hash, or None."""
+        rows = self._read("SELECT * FROM sweeps WHERE sweep_hash = ?", (sweep_hash,))
+        return _decode(rows[0]) if rows else None
+
+    def sweeps(
+        self, model: str | None = None, dataset: str | None = None, protocol: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored sweeps, oldest first, filtered by any of the given fields."""
+        where, args = _where(model=model, dataset=dataset, protocol=protocol)
+        return [_decode(r) for r in self._read(f"SELECT * FROM sweeps{where} ORDER BY id", args)]
+
+    # ----------------------------------------------------------------- ground truth
+    def record_truth(
+        self, source: str, dataset: str, values: Mapping[str, float], *, metric: str
+    ) -> None:
+        """Store ground-truth values of one source and dataset (replacing older ones).
+
+        Parameters
+        ----------
+        source : str
+            Name of the source, e.g. ``"full"`` or ``"my-lab-2024"``. Names starting with
+            ``published:`` are reserved for the packaged tables.
+        dataset : str
+            Dataset name.
+        values : mapping of str to float
+            ``{model: value}``.
+        metric : str
+            Name of the metric of the values.
+
+        Raises
+        ------
+        ValueError
+            If `source` is one of the packaged published sources.
+        """
+        if source.startswith("published:"):
+            raise ValueError(
+                f"Expected a source name not starting with 'published:', got {source!r}; "
+                "those names are the read-only packaged tables."
+            )
+        now = time.time()
+        with self._write() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO ground_truth (source, dataset, model, value, metric, "
+                "created) VALUES (?, ?, ?, ?, ?, ?)",
+                [(source, dataset, m, float(v), metric, now) for m, v in values.items()],
+            )
+
+    def ground_truth(self, source: str, dataset: str) -> dict[str, float]:
+        """Ground-truth values of one source on one dataset.
+
+        Parameters
+        ----------
+        source : str
+            A source from `truth_sources`, e.g. ``"published:supervised_imagenet"``,
+            ``"full"`` or ``"linear"``.
+        dataset : str
+            Dataset name (for the published sources, e.g. ``"cifar10"``).
+
+        Returns
+        -------
+        dict of str to float
+            ``{model: value}``, sorted by model name; empty if nothing is known.
+        """
+        if source in PUBLISHED_SOURCES:
+            table = published_ground_truth()[source].get(dataset, {})
+            return dict(sorted(table.items()))
+        rows = self._read(
+            "SELECT model, value FROM ground_truth WHERE source = ? AND dataset = ? ORDER BY model",
+            (source, dataset),
+        )
+        return {r["model"]: float(r["value"]) for r in rows}
+
+    def truth_sources(self, dataset: str | None = None) -> list[tuple[str, str, int, str]]:
+        """Every ground truth known: packaged tables first, then the database's.
+
+        Parameters
+        ----------
+        dataset : str, optional
+            Keep only this dataset.
+
+        Returns
+        -------
+        list of (source, dataset, n_models, metric)
+        """
+        out: list[tuple[str, str, int, str]] = []
+        for source, table in published_ground_truth().items():
+            for ds, models in table.items():
+                if dataset is None or ds == dataset:
+                    out.append((source, ds, len(models), _published_metric(ds)))
+        where, args = _where(dataset=dataset)
+        rows = self._read(
+            f"SELECT source, dataset, COUNT(*) AS n, MAX(metric) AS metric FROM ground_truth"
+            f"{where} GROUP BY source, dataset ORDER BY source, dataset",
+            args,
+        )
+        out.extend((r["source"], r["dataset"], int(r["n"]), r["metric"]) for r in rows)
+        return out
+
+    # ----------------------------------------------------------------- scores
+    def record_score(
+        self,
+        model: str,
+        dataset: str,
+        name: str,
+        value: float,
+        params: Mapping[str, Any] | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """Store one transferability score (replacing one with the same inputs).
+
+        Parameters
+        ----------
+        model, dataset : str
+            What was scored.
+        name : str
+            Score name, e.g. ``"logme"`` or ``"ped+logme"``.
+        value : float
+            The score.
+        params : mapping, optional
+            The score's parameters (part of its identity, stored as sorted JSON).
+        seconds : float, optional
+            Time the score took.
+        """
+        with self._write() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO scores (model, dataset, name, params, value, seconds, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (model, dataset, name, _jsonable(params), float(value), seconds, time.time()),
+            )
+
+    def scores(
+        self,
+        dataset: str,
+        names: list[str] | tuple[str, ...] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, dict[str, float]]:
+        """Stored scores on one dataset.
+
+        Parameters
+        ----------
+        dataset : str
+            Dataset name.
+        names : sequence of str, optional
+            Keep only these score names.
+        params : mapping, optional
+            Keep only rows with exactly these parameters; by default the newest row of each
+            (model, name) wins.
+
+        Returns
+        -------
+        dict
+            ``{name: {model: value}}``.
+        """
+        sql = "SELECT model, name, value FROM scores WHERE dataset = ?"
+        args: list[Any] = [dataset]
+        if params is not None:
+            sql += " AND params = ?"
+            args.append(_jsonable(params))
+        rows = self._read(sql + " ORDER BY created, id", tuple(args))
+        out: dict[str, dict[str, float]] = {}
+        for r in rows:
+            if names is not None and r["name"] not in names:
+                continue
+            out.setdefault(r["name"], {})[r["model"]] = float(r["value"])
+        return out
+
+    # ----------------------------------------------------------------- runs
+    def record_run(
+        self,
+        kind: str,
+        key: str,
+        *,
+        started: float,
+        seconds: float,
+        status: str = "ok",
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store the timing of one run (a sweep, an extraction, a scoring pass).
+
+        Parameters
+        ----------
+        kind : str
+            What ran, e.g. ``"sweep"``.
+        key : str
+            Which one, e.g. the sweep hash or ``"model|dataset"``.
+        started : float
+            Start time (``time.time()``).
+        seconds : float
+            Wall time.
+        status : str, default "ok"
+            Outcome.
+        info : mapping, optional
+            Anything else (stored as JSON).
+        """
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO runs (kind, key, started, seconds, status, info) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, key, float(started), float(seconds), status, _jsonable(info)),
+            )
+
+    def runs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Stored run timings, oldest first."""
+        where, args = _where(kind=kind)
+        return [_decode(r) for r in self._read(f"SELECT * FROM runs{where} ORDER BY id", args)]
+
+
+def _where(**fields: Any) -> tuple[str, tuple[Any, ...]]:
+    keep = [(k, v) for k, v in fields.items() if v is not None]
+    if not keep:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{k} = ?" for k, _ in keep), tuple(v for _, v in keep)
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("config", "versions", "info"):
+        if key in out and isinstance(out[key], str):
+            out[key] = json.loads(out[key])
+    return out
