@@ -23,6 +23,8 @@ __all__ = [
     "check_fraction",
     "check_int",
     "check_pair",
+    "check_choice",
+    "check_bool",
 ]
 
 
@@ -277,3 +279,19 @@ def check_pair(a: Any, b: Any, *, names: tuple[str, str] = ("x", "y"), min_len: 
 
 def as_sequence(x: Sequence | np.ndarray) -> np.ndarray:
     return np.asarray(x)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """Check a string option against its valid values (case-sensitive)."""
+    if not isinstance(value, str):
+        raise TypeError(f"Expected {name} as a string, one of {list(choices)}, got {value!r}.")
+    if value not in choices:
+        raise ValueError(f"Expected {name} to be one of {list(choices)}, got {value!r}.")
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Check a boolean flag (``True``/``False`` or a numpy bool, nothing else)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Expected {name} as True or False, got {value!r}.")
+    return bool(value)
