@@ -86,7 +86,7 @@ def load_imagefolder(spec: str, path: str, split: str, seed: int) -> Dataset:
     )
 
 
-def _sort_key(values: list) -> list:
+def _sorted_labels(values: list) -> list:
     try:
         return sorted(values, key=float)
     except (TypeError, ValueError):
@@ -120,21 +120,22 @@ def load_csv(spec: str, rest: str, split: str, seed: int) -> Dataset:
             f"CSV file {path} does not exist: give csv:<file>#<text column>,<label column> "
             "the path of a CSV file with a header row."
         )
-    table = pd.read_csv(path)
+    header = pd.read_csv(path, nrows=0).columns
     for col in (text_col, label_col):
-        if col not in table.columns:
+        if col not in header:
             raise UnknownDatasetError(
                 f"CSV file {path} has no column {col!r}; its columns are "
-                + ", ".join(repr(str(c)) for c in table.columns)
+                + ", ".join(repr(str(c)) for c in header)
                 + "."
             )
-    has_label = table[label_col].notna()
-    dropped = int((~has_label).sum())
-    table = table[has_label]
-    raw = table[label_col].tolist()
-    classes_raw = _sort_key(list(set(raw)))
-    names = [str(c) for c in classes_raw]
-    codes = {c: k for k, c in enumerate(classes_raw)}
+    # Read both columns as text: a label column with a gap must not turn 1 into "1.0".
+    table = pd.read_csv(path, dtype={text_col: str, label_col: str})
+    labelled = table[label_col].notna() & (table[label_col].str.strip() != "")
+    dropped = int((~labelled).sum())
+    table = table[labelled]
+    raw = [v.strip() for v in table[label_col].tolist()]
+    names = _sorted_labels(list(set(raw)))
+    codes = {c: k for k, c in enumerate(names)}
     labels = np.array([codes[v] for v in raw], dtype=np.int64)
     texts = table[text_col].fillna("").astype(str).tolist()
     if not texts:

