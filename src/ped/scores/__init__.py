@@ -12,6 +12,7 @@ from . import leep as leep  # noqa: F401
 from . import logme as logme  # noqa: F401
 from . import nce as nce  # noqa: F401
 from . import nleep as nleep  # noqa: F401
+from . import parc as parc  # noqa: F401
 from . import sfda as sfda  # noqa: F401
 from ._registry import ScoreInfo, get_score, register, registered
 
