@@ -8,12 +8,15 @@ from __future__ import annotations
 
 # Explicit imports: each module registers its scores when imported.
 from . import gbc as gbc  # noqa: F401
+from . import hscore as hscore  # noqa: F401
 from . import leep as leep  # noqa: F401
 from . import logme as logme  # noqa: F401
 from . import nce as nce  # noqa: F401
 from . import nleep as nleep  # noqa: F401
 from . import parc as parc  # noqa: F401
+from . import reg_hscore as reg_hscore  # noqa: F401
 from . import sfda as sfda  # noqa: F401
+from . import transrate as transrate  # noqa: F401
 from ._registry import ScoreInfo, get_score, register, registered
 
 __all__ = ["ScoreInfo", "get_score", "register", "registered"]
