@@ -131,6 +131,12 @@ def _spec(name: str, image_size: int | None, default: int | None) -> str:
     return f"zoo:{name}"
 
 
+def _variant_text(m: _Model, text: str) -> str | None:
+    """Text mixed into the digest of a depth variant, which reads the same file as its base
+    model; the base model's digest is the plain sha256 of its weight file."""
+    return text if "@" in m.name else None
+
+
 def _load_state(path: Path) -> dict[str, torch.Tensor]:
     # weights_only=True: tensors and plain containers only, never arbitrary pickled code.
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -169,7 +175,7 @@ def _build_effnet(m: _Model, image_size: int | None) -> Backbone:
         head=head,
         num_source_classes=1000 if head is not None else None,
         weight_files=[path],
-        digest_text=f"level={level or 'head'}",
+        digest_text=_variant_text(m, f"level={level or 'head'}"),
     )
 
 
@@ -214,7 +220,7 @@ def _build_ppocr(m: _Model, image_size: int | None) -> Backbone:
         pipeline=pipe,
         feature_dim=m.feature_dim,
         weight_files=[path],
-        digest_text=f"tensor={tensor}",
+        digest_text=_variant_text(m, f"tensor={tensor}"),
         session_factory=graph.session,
     )
 
@@ -245,7 +251,7 @@ def _build_craft(m: _Model, image_size: int | None) -> Backbone:
         ImagePipeline(size),
         feature_dim=net.num_features,
         weight_files=[path],
-        digest_text=f"depth={depth}",
+        digest_text=_variant_text(m, f"depth={depth}"),
     )
 
 
@@ -269,6 +275,14 @@ def _build_mobilenet(m: _Model, image_size: int | None) -> Backbone:
                 elif isinstance(mod, torch.nn.Linear):
                     torch.nn.init.normal_(mod.weight, 0, 0.01)
                     torch.nn.init.zeros_(mod.bias)
+                elif isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.momentum = None  # a cumulative average over the calibration pass
+            # Untrained batch-norm statistics (mean 0, variance 1) let activations shrink
+            # to ~1e-10 by the last layer; estimate them once on fixed Gaussian noise so
+            # that the control's features have a usable scale.
+            net.train()
+            with torch.no_grad():
+                net(torch.randn(16, 3, 64, 64))
         return TorchImageBackbone(
             spec,
             net.eval(),
@@ -296,7 +310,7 @@ def _build_mobilenet(m: _Model, image_size: int | None) -> Backbone:
         head=head,
         num_source_classes=1000 if head is not None else None,
         weight_files=[path],
-        digest_text=f"depth={depth}",
+        digest_text=_variant_text(m, f"depth={depth}"),
     )
 
 
@@ -327,7 +341,7 @@ def _build_hed(m: _Model, image_size: int | None) -> Backbone:
         pipe,
         feature_dim=net.num_features,
         weight_files=[path],
-        digest_text=f"last_conv={last}",
+        digest_text=_variant_text(m, f"last_conv={last}"),
     )
 
 
