@@ -260,6 +260,7 @@ def simulate(
     max_steps: int = 6,
     constant: float = 1.0,
     eps: float = 1e-3,
+    device: Any = None,
 ) -> Simulation:
     r"""Move class clusters apart by descending PED's potential energy.
 
@@ -292,6 +293,9 @@ def simulate(
         Force constant :math:`k`.
     eps : float, default=1e-3
         Floor of the reference std.
+    device : None, str or torch.device, optional
+        Run the pass over the samples (class means and variances) in torch on this device
+        (``"cpu"``, ``"cuda"``); None uses numpy.
 
     Returns
     -------
@@ -330,8 +334,9 @@ def simulate(
     max_steps = check_int(max_steps, "max_steps", minimum=0)
     constant = check_positive(constant, "constant", allow_zero=True)
     eps = check_positive(eps, "eps")
+    # Only class means and variances are needed: one light pass, no Gram matrix (fuse=False).
     return simulate_stats(
-        ClassStats(X, lab),
+        ClassStats(X, lab, device=device, fuse=False),
         ref,
         nsigma=nsigma,
         time_step=time_step,

