@@ -615,10 +615,12 @@ def _base_features(
                 store=store,
             )
             feats = np.asarray(fs.features, dtype=np.float32)
-            if feats.shape[0] == len(base):
+            labels = np.asarray(fs.labels)
+            base_labels = np.asarray(base.labels)
+            if feats.shape[0] == len(base) and np.array_equal(labels, base_labels):
                 return feats
-            first = _balanced_first(np.asarray(base.labels), limit)
-            if first is not None and feats.shape[0] == len(first):
+            first = _balanced_first(base_labels, limit)
+            if first is not None and np.array_equal(labels, base_labels[first]):
                 full = np.zeros((len(base), feats.shape[1]), np.float32)
                 full[first] = feats
                 return full
@@ -821,14 +823,23 @@ def _hash(config: Mapping[str, Any]) -> str:
 _WORKER_CACHE: dict[Any, Any] = {}
 
 
-def _resolve_model(model: Any, device: str | None) -> Any:
+def _resolve_model(model: Any, device: str | None, image_size: int | None = None) -> Any:
     if not isinstance(model, str):
-        return model
-    key = ("model", model, device)
+        if image_size is None:
+            return model
+        resize = getattr(model, "with_image_size", None)
+        if resize is None:
+            raise ValueError(
+                f"Expected a model spec or a backbone that can change its input size for "
+                f"image_size={image_size}, got {getattr(model, 'spec', model)!r}; pass the spec "
+                "instead (load_backbone applies image_size)."
+            )
+        return resize(int(image_size))
+    key = ("model", model, device, image_size)
     if key not in _WORKER_CACHE:
         from ped.models import load_backbone
 
-        _WORKER_CACHE[key] = load_backbone(model, device=device)
+        _WORKER_CACHE[key] = load_backbone(model, device=device, image_size=image_size)
     return _WORKER_CACHE[key]
 
 
@@ -887,15 +898,6 @@ def _linear_job(
 ) -> dict[str, Any]:
     backbone = _resolve_model(model, device)
     splits = _resolve_data(dataset, seed, limit)
-    store = None
-    if splits.sources:
-        try:
-            from ped._paths import feature_store_dir
-            from ped.features import FeatureStore
-
-            store = FeatureStore(feature_store_dir())
-        except ImportError:
-            store = None
     return linear_sweep(
         backbone,
         splits,
@@ -906,7 +908,6 @@ def _linear_job(
         device=device,
         limit=limit,
         max_iter=max_iter,
-        store=store,
     )
 
 
@@ -955,8 +956,9 @@ def finetune(
         SGD iterations per grid point and for the final retraining (full protocol).
     batch_size : int, default 64
     image_size : int, optional
-        Input side for image backbones that support it (``backbone.with_image_size``);
-        default: the backbone's own.
+        Input side of image networks that take any size (passed to
+        `ped.models.load_backbone`; the spec's ``?image_size=N`` does the same); default:
+        the backbone's native size.
     seed : int, default 0
         Seeds the hold-out split, head initialisation, shuffling and augmentation.
     limit : int, optional
@@ -1015,15 +1017,7 @@ def finetune(
         )
 
     database = db if isinstance(db, ResultsDB) else ResultsDB(db)
-    backbone = _resolve_model(model, device)
-    if image_size is not None:
-        resize = getattr(backbone, "with_image_size", None)
-        if resize is None:
-            raise ValueError(
-                f"Expected a backbone that can change its input size for image_size="
-                f"{image_size}, got {getattr(backbone, 'spec', backbone)!r}, which cannot."
-            )
-        backbone = resize(int(image_size))
+    backbone = _resolve_model(model, device, image_size)
     splits = _resolve_data(dataset, seed, limit)
     model_name = str(getattr(backbone, "spec", model if isinstance(model, str) else "model"))
     notes: list[str] = []
@@ -1063,7 +1057,7 @@ def finetune(
 
     # Remote workers get the specs (and load them once per process); local jobs get objects.
     remote = (executor or "local") != "local"
-    model_arg = model if (remote and isinstance(model, str) and image_size is None) else backbone
+    model_arg = backbone.spec if (remote and isinstance(model, str)) else backbone
     data_arg = dataset if (remote and isinstance(dataset, str)) else splits
     job_device = device if remote else device_name
 
@@ -1270,6 +1264,7 @@ def finetune(
         seconds=compute_seconds,
         config=sweep_cfg,
         versions=versions,
+        source=protocol,
     )
     seconds = time.perf_counter() - started
     if n_computed:
