@@ -51,7 +51,8 @@ def print_json(obj: Any) -> None:
 @contextmanager
 def progress_bar(description: str, *, enabled: bool = True, unit: str = "items") -> Iterator:
     """A rich progress bar with a rate column; yields a ``progress(done, total, **info)``
-    callback for library functions."""
+    callback for library functions. The bar appears with the first report, so a command that
+    fails before any work prints only its error."""
     if not enabled:
         yield None
         return
@@ -63,22 +64,30 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task(description, total=None, rate="")
-        start = time.perf_counter()
+    state: dict[str, Any] = {}
+    start = time.perf_counter()
 
-        def callback(done: int, total: int | None = None, **info: Any) -> None:
-            elapsed = max(time.perf_counter() - start, 1e-9)
-            rate = info.get("items_per_s")
-            if rate is None and done:
-                rate = done / elapsed
-            desc = info.get("description")
-            bar.update(
-                task,
-                completed=done,
-                total=total,
-                rate=f"{rate:,.1f} {unit}/s" if rate else "",
-                **({"description": desc} if desc else {}),
-            )
+    def callback(done: int, total: int | None = None, **info: Any) -> None:
+        if "bar" not in state:
+            bar = Progress(*columns, console=err_console, transient=False)
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task(description, total=None, rate="")
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        rate = info.get("items_per_s")
+        if rate is None and done:
+            rate = done / elapsed
+        desc = info.get("description")
+        state["bar"].update(
+            state["task"],
+            completed=done,
+            total=total,
+            rate=f"{rate:,.1f} {unit}/s" if rate else "",
+            **({"description": desc} if desc else {}),
+        )
 
+    try:
         yield callback
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

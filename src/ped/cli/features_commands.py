@@ -1,0 +1,149 @@
+"""`ped extract`, `ped reference`, `ped features list|remove`: the feature store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ._common import console, print_json, progress_bar
+
+app = typer.Typer()
+features = typer.Typer(help="The feature store (default $PED_HOME/features).")
+app.add_typer(features, name="features")
+
+
+@app.command("extract")
+def extract_cmd(
+    model: str = typer.Argument(..., help="Model spec, e.g. zoo:efficientnet-lite0."),
+    dataset: str = typer.Argument(..., help="Dataset spec, e.g. mnist5k, imagefolder:/path."),
+    split: str = typer.Option("all", help="all, train, val, trainval or test."),
+    limit: int | None = typer.Option(None, help="First N items of a class-balanced order."),
+    batch_size: int = typer.Option(64, help="Items per forward pass."),
+    device: str | None = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
+    store: Path | None = typer.Option(None, help="Feature store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Extract a model's features on a dataset (or open them from the store)."""
+    from ..features import extract
+
+    t0 = time.perf_counter()
+    with progress_bar(f"{model} on {dataset}", enabled=not as_json, unit="items") as cb:
+        fs = extract(
+            model,
+            dataset,
+            split=split,
+            limit=limit,
+            batch_size=batch_size,
+            device=device,
+            store=store,
+            progress=cb,
+        )
+    out = {
+        "model": fs.model,
+        "dataset": fs.dataset,
+        "split": fs.split,
+        "key": fs.key,
+        "path": str(fs.path),
+        "n_samples": int(fs.features.shape[0]),
+        "n_features": int(fs.features.shape[1]),
+        "n_classes": int(len(set(fs.labels.tolist()))),
+        "source_probs": None if fs.source_probs is None else int(fs.source_probs.shape[1]),
+        "cached": bool(fs.cached),
+        "seconds": time.perf_counter() - t0,
+    }
+    if as_json:
+        print_json(out)
+        return
+    how = "read from the store" if fs.cached else "extracted"
+    console.print(
+        f"{out['n_samples']} x {out['n_features']} features, {out['n_classes']} classes, "
+        f"{how} in {out['seconds']:.1f} s -> {out['path']}"
+    )
+
+
+@app.command("reference")
+def reference_cmd(
+    model: str = typer.Argument(..., help="Model spec."),
+    dataset: str = typer.Option("imagenet-val", help="Reference dataset spec."),
+    limit: int | None = typer.Option(None, help="First N items of a class-balanced order."),
+    batch_size: int = typer.Option(64, help="Items per forward pass."),
+    device: str | None = typer.Option(None, help="cpu, cuda, ..."),
+    store: Path | None = typer.Option(None, help="Feature store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Compute and store a model's reference-domain feature statistics (for PED)."""
+    from ..features import reference_stats
+
+    t0 = time.perf_counter()
+    with progress_bar(f"{model} on {dataset}", enabled=not as_json) as cb:
+        ref = reference_stats(
+            model,
+            dataset,
+            limit=limit,
+            store=store,
+            progress=cb,
+            batch_size=batch_size,
+            device=device,
+        )
+    out = {
+        "model": model,
+        "dataset": ref.source,
+        "n_samples": ref.n_samples,
+        "n_features": ref.n_features,
+        "mean_of_means": float(ref.mean.mean()),
+        "mean_of_stds": float(ref.std.mean()),
+        "seconds": time.perf_counter() - t0,
+    }
+    if as_json:
+        print_json(out)
+        return
+    console.print(
+        f"reference statistics of {model} on {ref.source}: {ref.n_samples} samples, "
+        f"{ref.n_features} dims, mean std {out['mean_of_stds']:.4g} "
+        f"({out['seconds']:.1f} s)"
+    )
+
+
+@features.command("list")
+def list_cmd(
+    store: Path | None = typer.Option(None, help="Feature store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the stored feature sets."""
+    from ..features import _as_store
+
+    fs = _as_store(store)
+    rows = fs.entries()
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"Feature store {fs.root}: {len(rows)} entries")
+    for col in ("key", "model", "dataset", "split", "N", "D", "MB", "created"):
+        table.add_column(col)
+    for m in rows:
+        table.add_row(
+            m["key"][:12],
+            str(m.get("model", "")),
+            str(m.get("dataset", "")),
+            str(m.get("split", "")),
+            str(m.get("n_samples", m.get("N", ""))),
+            str(m.get("n_features", m.get("D", ""))),
+            f"{m['size_bytes'] / 2**20:.1f}",
+            str(m.get("created", ""))[:19],
+        )
+    console.print(table)
+
+
+@features.command("remove")
+def remove_cmd(
+    key: str = typer.Argument(..., help="Entry key (a unique prefix is enough)."),
+    store: Path | None = typer.Option(None, help="Feature store directory."),
+) -> None:
+    """Remove one stored feature set."""
+    from ..features import _as_store
+
+    _as_store(store).remove(key)
+    console.print(f"removed {key}")
