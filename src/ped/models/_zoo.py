@@ -282,7 +282,7 @@ def _build_mobilenet(m: _Model, image_size: int | None) -> Backbone:
             # that the control's features have a usable scale.
             net.train()
             with torch.no_grad():
-                net(torch.randn(16, 3, 64, 64))
+                net(torch.randn(8, 3, 32, 32))
         return TorchImageBackbone(
             spec,
             net.eval(),
