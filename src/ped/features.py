@@ -712,6 +712,9 @@ def extract(
         except StoreError:
             fs = None
         if fs is not None:
+            if st.partial_path(key).exists():  # left by a process killed after its rename
+                with st.lock(key):
+                    shutil.rmtree(st.partial_path(key), ignore_errors=True)
             if progress is not None:
                 progress(n, n, items_per_s=0.0, cached=True)
             return fs

@@ -261,3 +261,13 @@ def test_two_processes_same_key_build_one_entry(tmp_path, digits):
     order = balanced_order(digits.labels)[:60]
     assert np.array_equal(fs.features, _expected(bb, digits, order)[0])
     _no_leftovers(store, fs.key)
+
+
+def test_leftover_partial_of_a_finished_entry_is_cleaned(tmp_path, digits):
+    ds = digits.subset(np.arange(8), split="all")
+    fs = extract(PixelBackbone(), ds, store=tmp_path)
+    leftover = tmp_path / ".partial" / fs.key
+    leftover.mkdir(parents=True)
+    (leftover / "progress.json").write_text("{}")
+    assert extract(PixelBackbone(), ds, store=tmp_path).cached
+    assert not leftover.exists()
