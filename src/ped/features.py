@@ -13,17 +13,21 @@ Store layout (one directory per key)::
                  targets.npy         (N, C) float32, for multi-label datasets (VOC2007)
                  meta.json           model, dataset, split, N, D, timings, created, ...
                  reference_stats.npz written by `reference_stats`
-    <root>/.partial/<key>/           chunks of an unfinished extraction and progress.json
+    <root>/.partial/<key>/           an unfinished extraction: the same arrays, filled row by
+                                     row, and progress.json
     <root>/.locks/<key>.lock         fcntl lock taken while an entry is being built
-    <root>/.tmp/                     entries being assembled (renamed into place when done)
+    <root>/.tmp/                     entries being removed
 
 The key is a content hash of (model spec, weights digest, preprocess id, dataset fingerprint,
 split, limit, store format version). An entry directory appears only by ``os.rename`` of a
-complete directory, so a reader never sees a half-written entry. Extraction saves finished
-chunks (about 2048 items) in ``.partial/<key>/`` and records them in a progress file that is
-replaced atomically, so an extraction killed at any moment resumes from its last finished
-chunk and ends bit-identical to a clean run (chunk boundaries fall on batch boundaries and a
-resume keeps the original batch size). Two processes asking for the same key serialise on the
+complete directory, so a reader never sees a half-written entry. Extraction writes rows into
+memory-mapped arrays in ``.partial/<key>/`` and, after every finished chunk (about 2048
+items), replaces a progress file atomically; an extraction killed at any moment (SIGKILL
+included: written pages belong to the page cache, not to the process) resumes from its last
+finished chunk and ends bit-identical to a clean run (chunk boundaries fall on batch
+boundaries and a resume keeps the original batch size). When every row is in, labels and
+``meta.json`` are added and the partial directory is renamed into place, so the features are
+written once. Durability against power loss is not attempted (nothing is fsynced). Two processes asking for the same key serialise on the
 lock file: the second finds the entry the first built.
 """
 
@@ -133,13 +137,6 @@ class FeatureSet:
 
 # --------------------------------------------------------------------------------------------
 # Atomic file helpers
-
-
-def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-    os.replace(tmp, path)
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
@@ -486,6 +483,51 @@ def _check_batch(feats: Any, probs: Any, n: int, state: dict[str, Any]):
     return feats, probs
 
 
+class _RowWriter:
+    """Writes float32 rows into a ``.npy`` file of fixed shape with ``os.pwrite``.
+
+    The file (header and full size) is created atomically under a tmp name first; a file
+    that is already there with the right header is reused, so a resumed run keeps its rows.
+    """
+
+    def __init__(self, partial: Path, name: str, shape: tuple[int, int]):
+        path = partial / name
+        self.row_bytes = 4 * int(shape[1])
+        offset = self._header_offset(path, shape) if path.is_file() else None
+        if offset is None:
+            tmp = partial / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            del arr
+            os.replace(tmp, path)
+            offset = self._header_offset(path, shape)
+        if offset is None:
+            raise StoreError(f"Feature store file {path} cannot be read back after writing it.")
+        self.offset = offset
+        self.fd = os.open(path, os.O_WRONLY)
+
+    @staticmethod
+    def _header_offset(path: Path, shape: tuple[int, int]) -> int | None:
+        try:
+            arr = np.load(path, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        ok = arr.shape == shape and arr.dtype == np.float32 and not arr.dtype.hasobject
+        offset = int(arr.offset) if ok else None
+        del arr
+        return offset
+
+    def write(self, row: int, block: np.ndarray) -> None:
+        data = np.ascontiguousarray(block, dtype="<f4").tobytes()
+        pos = self.offset + row * self.row_bytes
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self.fd, view, pos)
+            view, pos = view[written:], pos + written
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 def _run_chunks(
     backbone: Backbone,
     view: Dataset,
@@ -495,15 +537,20 @@ def _run_chunks(
     num_workers: int,
     progress: ProgressFn | None,
 ) -> None:
-    """Extract from the first unfinished chunk to the end, saving each finished chunk."""
+    """Extract from the first unfinished chunk to the end.
+
+    Rows go straight into ``features.npy`` (and ``source_probs.npy``) in the partial
+    directory (``os.pwrite``); after every finished chunk the progress file is replaced
+    atomically, so rows ``[0, n_done)`` are final even if the process dies the next instant
+    (written data belong to the page cache, not to the process).
+    """
     import torch
     from torch.utils.data import DataLoader
 
     n = len(view)
     batch_size = int(state["batch_size"])
     chunk_items = int(state["chunk_items"])
-    chunk = int(state["chunks_done"])
-    start = chunk * chunk_items
+    start = int(state["chunks_done"]) * chunk_items
     if start >= n:
         return
     loader = DataLoader(
@@ -514,96 +561,83 @@ def _run_chunks(
         collate_fn=backbone.collate,
         drop_last=False,
     )
-    feats_buf: list[np.ndarray] = []
-    probs_buf: list[np.ndarray] = []
+    feats_out: _RowWriter | None = None
+    probs_out: _RowWriter | None = None
     done = start
-    in_chunk = 0
     t_run = time.perf_counter()
     t_wait = time.perf_counter()
-    with torch.no_grad():
-        for batch in loader:
-            t0 = time.perf_counter()
-            state["data_s"] += t0 - t_wait
-            b = min(batch_size, n - done)
-            feats, probs = backbone.forward(batch)
-            feats, probs = _check_batch(feats, probs, b, state)
-            t1 = time.perf_counter()
-            state["forward_s"] += t1 - t0
-            feats_buf.append(feats)
-            if probs is not None:
-                probs_buf.append(probs)
-            done += b
-            in_chunk += b
-            if in_chunk >= chunk_items or done >= n:
-                _save_npy_atomic(partial / f"features_{chunk:05d}.npy", np.concatenate(feats_buf))
-                if probs_buf:
-                    _save_npy_atomic(partial / f"probs_{chunk:05d}.npy", np.concatenate(probs_buf))
-                chunk += 1
-                state["chunks_done"] = chunk
-                state["n_done"] = done
-                _write_json_atomic(partial / "progress.json", state)
-                feats_buf, probs_buf, in_chunk = [], [], 0
-            if progress is not None:
-                elapsed = time.perf_counter() - t_run
-                rate = (done - start) / elapsed if elapsed > 0 else 0.0
-                progress(done, n, items_per_s=rate)
-            t_wait = time.perf_counter()
+    try:
+        with torch.no_grad():
+            for batch in loader:
+                t0 = time.perf_counter()
+                state["data_s"] += t0 - t_wait
+                b = min(batch_size, n - done)
+                feats, probs = backbone.forward(batch)
+                feats, probs = _check_batch(feats, probs, b, state)
+                t1 = time.perf_counter()
+                state["forward_s"] += t1 - t0
+                if feats_out is None:
+                    feats_out = _RowWriter(partial, "features.npy", (n, feats.shape[1]))
+                feats_out.write(done, feats)
+                if probs is not None:
+                    if probs_out is None:
+                        probs_out = _RowWriter(partial, "source_probs.npy", (n, probs.shape[1]))
+                    probs_out.write(done, probs)
+                done += b
+                if done % chunk_items == 0 or done >= n:
+                    state["chunks_done"] = -(-done // chunk_items)
+                    state["n_done"] = done
+                    _write_json_atomic(partial / "progress.json", state)
+                if progress is not None:
+                    elapsed = time.perf_counter() - t_run
+                    rate = (done - start) / elapsed if elapsed > 0 else 0.0
+                    progress(done, n, items_per_s=rate)
+                t_wait = time.perf_counter()
+    finally:
+        for out in (feats_out, probs_out):
+            if out is not None:
+                out.close()
 
 
 def _assemble(store: FeatureStore, key: str, view: Dataset, state: dict[str, Any], meta: dict):
-    """Join the chunks into a complete entry in a tmp dir, then rename it into place."""
+    """Complete the partial directory (labels, meta) and rename it into place."""
     partial = store.partial_path(key)
     n = len(view)
     dim = int(state["dim"])
-    chunk_items = int(state["chunk_items"])
-    n_chunks = int(state["chunks_done"])
-    tmp = store.root / ".tmp" / f"{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
     try:
-        feats = np.lib.format.open_memmap(
-            tmp / "features.npy", mode="w+", dtype=np.float32, shape=(n, dim)
-        )
-        probs = None
-        if state.get("has_probs"):
-            first = np.load(partial / "probs_00000.npy", mmap_mode="r")
-            probs = np.lib.format.open_memmap(
-                tmp / "source_probs.npy", mode="w+", dtype=np.float32, shape=(n, first.shape[1])
-            )
-            meta["n_source_classes"] = int(first.shape[1])
-        for c in range(n_chunks):
-            s, e = c * chunk_items, min(n, (c + 1) * chunk_items)
-            block = np.load(partial / f"features_{c:05d}.npy")
-            if block.shape != (e - s, dim):
-                raise StoreError(
-                    f"Unfinished extraction {partial} holds a chunk of shape {block.shape} "
-                    f"where ({e - s}, {dim}) was expected; remove it and extract again."
-                )
-            feats[s:e] = block
-            if probs is not None:
-                probs[s:e] = np.load(partial / f"probs_{c:05d}.npy")
-        feats.flush()
+        feats = np.load(partial / "features.npy", mmap_mode="r")
+        shape_ok = feats.shape == (n, dim)
         del feats
-        if probs is not None:
-            probs.flush()
+        if state.get("has_probs"):
+            probs = np.load(partial / "source_probs.npy", mmap_mode="r")
+            shape_ok = shape_ok and probs.shape[0] == n
+            meta["n_source_classes"] = int(probs.shape[1])
             del probs
-        with open(tmp / "labels.npy", "wb") as f:
-            np.save(f, view.labels.astype(np.int64))
-        if view.targets is not None:
-            with open(tmp / "targets.npy", "wb") as f:
-                np.save(f, np.asarray(view.targets, dtype=np.float32))
-        meta["n_features"] = dim
-        meta["has_source_probs"] = bool(state.get("has_probs"))
-        meta["has_targets"] = view.targets is not None
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1, sort_keys=True)
-        final = store.entry_path(key)
-        if final.exists():  # a damaged leftover: replace it
-            store._discard(final)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(partial, ignore_errors=True)
+    except (OSError, ValueError):
+        shape_ok = False
+    if not shape_ok or int(state.get("n_done", 0)) != n:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise StoreError(
+            f"Unfinished extraction {partial} was inconsistent and has been removed; "
+            "run the extraction again."
+        )
+    with open(partial / "labels.npy", "wb") as f:
+        np.save(f, view.labels.astype(np.int64))
+    if view.targets is not None:
+        with open(partial / "targets.npy", "wb") as f:
+            np.save(f, np.asarray(view.targets, dtype=np.float32))
+    meta["n_features"] = dim
+    meta["has_source_probs"] = bool(state.get("has_probs"))
+    meta["has_targets"] = view.targets is not None
+    with open(partial / "meta.json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+    for f in partial.iterdir():  # progress file and tmp files of killed runs
+        if f.name == "progress.json" or f.name.startswith("."):
+            f.unlink()
+    final = store.entry_path(key)
+    if final.exists():  # a damaged leftover: replace it
+        store._discard(final)
+    os.rename(partial, final)
 
 
 def _clean_stale_tmp(store: FeatureStore, key: str) -> None:
