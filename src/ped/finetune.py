@@ -1041,14 +1041,14 @@ def finetune(
         "dataset": splits.name,
         "dataset_fingerprint": splits.fingerprint,
         "protocol": ran,
-        "batch_size": int(batch_size),
         "image_size": image_size,
         "seed": int(seed),
         "limit": limit,
     }
     if ran == "full":
         base["steps"] = int(steps)
-    else:
+        base["batch_size"] = int(batch_size)
+    else:  # frozen eval-mode features do not depend on the batch size
         base["max_iter"] = int(max_iter)
     versions = library_versions()
     device_name = _resolve_device(device)
