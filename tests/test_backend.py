@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_blobs
+from blobs_helper import make_blobs
 
 import ped
 from ped._stats import ClassStats, check_device

@@ -18,7 +18,7 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def arrays(tmp_path):
-    from conftest import make_blobs
+    from blobs_helper import make_blobs
 
     X, y = make_blobs()
     np.save(tmp_path / "X.npy", X)

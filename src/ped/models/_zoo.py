@@ -431,12 +431,12 @@ class _Flatten(torch.nn.Module):
 
 
 def _build_raw(m: _Model, image_size: int | None) -> Backbone:
-    size = image_size or m.default_size
+    size = 32  # a fixed 3072-d control; image_size is ignored
     pipe = ImagePipeline(
         size, mode="stretch", mean=(0.0,) * 3, std=(1.0,) * 3, interpolation="bilinear"
     )
     return TorchImageBackbone(
-        _spec(m.name, image_size, m.default_size),
+        f"zoo:{m.name}",
         _Flatten(),
         pipe,
         feature_dim=3 * size * size,
@@ -862,7 +862,6 @@ def _zoo_table() -> list[_Model]:
             "control: the RGB pixels of the image resized to 32x32, in [0, 1]",
             _build_raw,
             {},
-            32,
         ),
         _Model(
             "random-mobilenetv2",

@@ -1,0 +1,170 @@
+"""`ped.pipeline.rank` on stand-in features: order, storage, reference fallback, flags."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from _product_fakes import SEPS, FakeData, blobs
+
+import ped
+from ped.errors import MissingDatasetError
+from ped.pipeline import (
+    RankingResult,
+    rank,
+    rank_values,
+    saturated_models,
+    tie_groups,
+)
+from ped.store import ResultsDB
+
+SCORES = ["logme", "ped+logme", "sfda", "ped+sfda"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return ResultsDB(tmp_path / "results.sqlite")
+
+
+def test_rank_orders_by_separation_and_records_scores(monkeypatch, db):
+    fake = FakeData(SEPS).install(monkeypatch)
+    res = rank("fake-target", list(SEPS), scores=SCORES, db=db)
+    assert isinstance(res, RankingResult)
+    assert res.order("logme") == ["fake:a", "fake:b", "fake:c", "fake:d"]
+    assert res.models == list(SEPS)
+    assert fake.calls == [(m, "fake-target") for m in SEPS]
+    # the stored values are the returned ones, under the target's name
+    stored = db.scores("fake-target")
+    assert set(stored) == set(SCORES)
+    for s in SCORES:
+        assert stored[s] == pytest.approx(res.values[s])
+    runs = db.runs("rank")
+    assert len(runs) == len(SEPS) and runs[0]["info"]["model"] == "fake:a"
+
+
+def test_rank_values_equal_direct_score_many(monkeypatch, db):
+    fake = FakeData(SEPS, reference=True).install(monkeypatch)
+    res = rank("fake-target", ["fake:b"], scores=SCORES, db=db)
+    assert fake.ref_calls == ["fake:b"]
+    X, y = blobs(SEPS["fake:b"], seed=sorted(SEPS).index("fake:b"))
+    ref = fake.reference_stats("fake:b", "imagenet-val")
+    direct = ped.score_many(SCORES, X, y, reference=ref)
+    for s in SCORES:
+        assert res.values[s]["fake:b"] == pytest.approx(direct[s], rel=1e-12)
+    assert res.reference == "imagenet-val"
+    assert res.warnings == []
+
+
+def test_to_frame_columns_and_best_first(monkeypatch, db):
+    FakeData(SEPS).install(monkeypatch)
+    frame = rank("fake-target", list(SEPS)[::-1], scores=["logme", "ped+logme"], db=db).to_frame()
+    assert list(frame.columns) == [
+        "model",
+        "logme",
+        "rank[logme]",
+        "ped+logme",
+        "rank[ped+logme]",
+        "seconds",
+        "cached",
+        "reference",
+        "flags",
+    ]
+    assert frame["model"].tolist()[0] == "fake:a"
+    assert frame["rank[logme]"].tolist() == [1, 2, 3, 4]
+    assert (frame["seconds"] >= 0).all()
+
+
+def test_missing_reference_falls_back_with_a_warning(monkeypatch, db):
+    fake = FakeData(SEPS, reference=None).install(monkeypatch)
+    res = rank("fake-target", ["fake:a", "fake:b"], scores=SCORES, db=db)
+    assert res.reference == "target"
+    assert len(res.warnings) == 1
+    w = res.warnings[0]
+    assert "'imagenet-val' is not on this machine" in w
+    assert "target data's own per-dimension mean and std" in w
+    assert fake.ref_calls == []  # looked once, up front; no per-model attempt
+    # PED on the target's own statistics
+    X, y = blobs(SEPS["fake:a"], seed=0)
+    direct = ped.score("ped+logme", X, y, reference=X)
+    assert res.values["ped+logme"]["fake:a"] == pytest.approx(direct, rel=1e-12)
+
+
+def test_missing_reference_raises_when_asked(monkeypatch, db):
+    FakeData(SEPS, reference=None).install(monkeypatch)
+    with pytest.raises(MissingDatasetError, match="'imagenet-val' was not found in /nowhere"):
+        rank("fake-target", ["fake:a"], scores=SCORES, db=db, on_missing_reference="raise")
+
+
+def test_no_warning_without_ped_scores(monkeypatch, db):
+    FakeData(SEPS, reference=None).install(monkeypatch)
+    res = rank("fake-target", ["fake:a", "fake:b"], scores=["logme"], db=db)
+    assert res.warnings == [] and res.reference == "none"
+
+
+def test_reference_target_and_none(monkeypatch, db):
+    FakeData(SEPS, reference=True).install(monkeypatch)
+    explicit = rank("fake-target", ["fake:a"], scores=SCORES, reference="target", db=db)
+    assert explicit.reference == "target"
+    assert explicit.warnings == [
+        "PED reference: the target data's own statistics, as asked (reference='target')."
+    ]
+    implicit = rank("fake-target", ["fake:a"], scores=SCORES, reference=None, db=False)
+    assert "no reference dataset was given" in implicit.warnings[0]
+    assert implicit.values == explicit.values
+
+
+def test_unknown_score_and_empty_models(monkeypatch, db):
+    FakeData(SEPS).install(monkeypatch)
+    with pytest.raises(ValueError, match="Unknown score 'nope'; choose among "):
+        rank("fake-target", ["fake:a"], scores=["nope"], db=db)
+    with pytest.raises(ValueError, match="Expected at least one model, got none."):
+        rank("fake-target", [], db=db)
+
+
+def test_ties_and_saturation_are_flagged(monkeypatch, db):
+    # two copies of the same model tie on every score; easy clusters saturate SFDA at 1.0
+    seps = {"fake:a": 40.0, "fake:d": 0.5}
+    fake = FakeData(seps).install(monkeypatch)
+    real_extract = fake.extract
+
+    def extract(model, dataset, **kw):
+        fs = real_extract("fake:a" if model == "fake:a2" else model, dataset, **kw)
+        fs.model = model
+        return fs
+
+    monkeypatch.setattr("ped.pipeline._extract", extract)
+    res = rank("fake-target", ["fake:a", "fake:a2", "fake:d"], scores=["logme", "sfda"], db=db)
+    assert res.ties("logme") == [["fake:a", "fake:a2"]]
+    assert res.ranks("logme") == {"fake:a": 1, "fake:a2": 1, "fake:d": 3}
+    assert res.best("logme") == ["fake:a", "fake:a2"]
+    assert res.values["sfda"]["fake:a"] == pytest.approx(1.0, abs=1e-3)
+    assert set(res.saturated("sfda")) == {"fake:a", "fake:a2"}
+    flags = res.flags()
+    assert "logme: tied with fake:a2" in flags["fake:a"]
+    assert "sfda: saturated" in flags["fake:a"]
+    assert flags["fake:d"] == []
+    assert any(w.startswith("sfda is saturated (at its bound 1.0) for fake:a, fake:a2") for w in res.warnings)
+    frame = res.to_frame()
+    assert frame.loc[frame.model == "fake:d", "flags"].item() == ""
+
+
+def test_rank_helpers():
+    assert rank_values({"a": 1.00001, "b": 1.00002, "c": 0.5}) == {"a": 1, "b": 1, "c": 3}
+    assert rank_values({"a": 1.0, "b": math.nan}) == {"a": 1, "b": 2}
+    assert tie_groups({"a": 0.12345, "b": 0.12346, "c": 0.2, "d": 0.2}) == [["c", "d"], ["a", "b"]]
+    assert tie_groups({"a": 1.0, "b": 2.0}) == []
+    assert saturated_models("ped+sfda", {"a": 0.9995, "b": 0.9}) == ["a"]
+    assert saturated_models("gbc", {"a": -0.0002, "b": -0.5}) == ["a"]
+    assert saturated_models("logme", {"a": 1e9}) == []
+
+
+def test_to_dict_is_json_ready(monkeypatch, db):
+    import json
+
+    FakeData(SEPS).install(monkeypatch)
+    d = rank("fake-target", ["fake:c", "fake:a"], scores=["logme"], limit=60, db=db).to_dict()
+    text = json.dumps(d)
+    assert json.loads(text)["ranking"][0]["model"] == "fake:a"
+    assert d["ranking"][0]["n_samples"] == 60
+    assert np.isfinite(d["ranking"][1]["values"]["logme"])
