@@ -41,7 +41,9 @@ def blobs(sep: float, *, n_per_class: int = 30, n_classes: int = 4, dim: int = 1
     """Gaussian classes whose means are ``sep`` apart on average (higher = easier)."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(0, 1, (n_classes, dim))
-    centers *= sep / np.mean(np.linalg.norm(centers[:, None] - centers[None], axis=-1)[np.triu_indices(n_classes, 1)])
+    centers *= sep / np.mean(
+        np.linalg.norm(centers[:, None] - centers[None], axis=-1)[np.triu_indices(n_classes, 1)]
+    )
     y = np.repeat(np.arange(n_classes), n_per_class)
     X = centers[y] + rng.normal(0, 1, (y.size, dim))
     return X.astype(np.float32), y.astype(np.int64)

@@ -32,8 +32,20 @@ def test_rank_json_and_csv_and_plot(home, monkeypatch, capsys):
     FakeData(SEPS).install(monkeypatch)
     csv, png = home / "r.csv", home / "r.png"
     rc, out, err = _run(
-        capsys, "rank", "fake-target", *SEPS, "-s", "logme", "-s", "ped+logme",
-        "--json", "--csv", str(csv), "--plot", str(png), "-q",
+        capsys,
+        "rank",
+        "fake-target",
+        *SEPS,
+        "-s",
+        "logme",
+        "-s",
+        "ped+logme",
+        "--json",
+        "--csv",
+        str(csv),
+        "--plot",
+        str(png),
+        "-q",
     )
     assert rc == 0, err
     data = json.loads(out)
@@ -69,8 +81,12 @@ def test_evaluate_json_matches_direct(home, capsys):
     assert rc == 0, err
     data = json.loads(out)
     assert data["truth_source"] == "linear"
-    assert data["scores"]["logme"]["metrics"]["weighted_tau"] == pytest.approx(ev.weighted_tau(logme, truth))
-    assert data["scores"]["ped+logme"]["metrics"]["pearson"] == pytest.approx(ev.pearson(ped_logme, truth))
+    assert data["scores"]["logme"]["metrics"]["weighted_tau"] == pytest.approx(
+        ev.weighted_tau(logme, truth)
+    )
+    assert data["scores"]["ped+logme"]["metrics"]["pearson"] == pytest.approx(
+        ev.pearson(ped_logme, truth)
+    )
     assert data["pairs"][0]["score"] == "logme"
     rc, out, err = _run(capsys, "evaluate", "toy", "--n-boot", "0")
     assert rc == 0 and "logme / +PED" in out
@@ -78,18 +94,31 @@ def test_evaluate_json_matches_direct(home, capsys):
 
 def test_evaluate_and_report_from_rank(home, monkeypatch, capsys):
     FakeData(SEPS).install(monkeypatch)
-    rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme", "-s", "ped+logme", "--json", "-q")
+    rc, out, err = _run(
+        capsys, "rank", "fake-target", *SEPS, "-s", "logme", "-s", "ped+logme", "--json", "-q"
+    )
     assert rc == 0, err
     scores = home / "scores.json"
     scores.write_text(out)
     truth = home / "truth.json"
     truth.write_text(json.dumps({"fake:a": 95, "fake:b": 90, "fake:c": 70, "fake:d": 40}))
-    rc, out, err = _run(capsys, "evaluate", "fake-target", "--scores", str(scores), "--truth", str(truth), "--json")
+    rc, out, err = _run(
+        capsys, "evaluate", "fake-target", "--scores", str(scores), "--truth", str(truth), "--json"
+    )
     assert rc == 0, err
     assert json.loads(out)["scores"]["logme"]["metrics"]["weighted_tau"] == pytest.approx(1.0)
     rc, out, err = _run(
-        capsys, "report", "fake-target", "--truth", str(truth), "--format", "md",
-        "--out", str(home / "rep"), "--n-boot", "20",
+        capsys,
+        "report",
+        "fake-target",
+        "--truth",
+        str(truth),
+        "--format",
+        "md",
+        "--out",
+        str(home / "rep"),
+        "--n-boot",
+        "20",
     )
     assert rc == 0, err
     assert (home / "rep" / "report.md").is_file()
@@ -102,13 +131,17 @@ def test_reproduce_json(home, capsys):
     feats = home / "results_f"
     feats.mkdir()
     _write_standins(feats, datasets=("pets",))
-    rc, out, err = _run(capsys, "reproduce", str(feats), "-s", "logme", "-s", "ped+logme", "--json", "-q")
+    rc, out, err = _run(
+        capsys, "reproduce", str(feats), "-s", "logme", "-s", "ped+logme", "--json", "-q"
+    )
     assert rc == 0, err
     data = json.loads(out)
     assert data["datasets"] == ["pets"]
     assert set(data["weighted_tau"]) == {"logme", "ped+logme"}
     assert data["published"]["logme"]["pets"] == 0.684
-    assert data["diff"]["logme"]["pets"] == pytest.approx(data["weighted_tau"]["logme"]["pets"] - 0.684)
+    assert data["diff"]["logme"]["pets"] == pytest.approx(
+        data["weighted_tau"]["logme"]["pets"] - 0.684
+    )
     assert "Datasets missing (no features): aircraft" in err
     rc, out, err = _run(capsys, "reproduce", str(feats), "-s", "logme", "-q")
     assert rc == 0 and "(0.684," in out
@@ -119,7 +152,10 @@ def test_reproduce_json(home, capsys):
     [
         (["rank", "digits", "nope:model", "-q"], "error: Unknown model spec 'nope:model'"),
         (["rank", "no-such-data", "zoo:raw-pixels", "-q"], "error: Unknown dataset 'no-such-data'"),
-        (["rank", "imagenet-val", "zoo:raw-pixels", "-q"], "error: Dataset 'imagenet-val' was not found in "),
+        (
+            ["rank", "imagenet-val", "zoo:raw-pixels", "-q"],
+            "error: Dataset 'imagenet-val' was not found in ",
+        ),
         (
             ["rank", "digits", "zoo:raw-pixels", "--reference", "imagenet-val", "-q"],
             "error: Dataset 'imagenet-val' was not found in ",
@@ -127,8 +163,14 @@ def test_reproduce_json(home, capsys):
         (["rank", "digits", "zoo:raw-pixels", "-s", "nope", "-q"], "error: Unknown score 'nope'"),
         (["evaluate", "digits"], "error: No ground truth for 'digits'"),
         (["evaluate", "cifar10"], "error: No scores for 'cifar10' in the results database"),
-        (["reproduce", "/nonexistent/feats"], "error: Features folder not found: /nonexistent/feats"),
-        (["report", "cifar10", "--format", "pdf"], "error: Expected --format html or md, got 'pdf'."),
+        (
+            ["reproduce", "/nonexistent/feats"],
+            "error: Features folder not found: /nonexistent/feats",
+        ),
+        (
+            ["report", "cifar10", "--format", "pdf"],
+            "error: Expected --format html or md, got 'pdf'.",
+        ),
     ],
 )
 def test_user_errors_are_one_line(home, capsys, argv, message):
@@ -144,8 +186,19 @@ def test_rank_real_zoo_slice(home, capsys):
     """A real (tiny) run on 8x8 digits through the feature store: raw pixels, a small net."""
     pytest.importorskip("ped.features")
     rc, out, err = _run(
-        capsys, "rank", "digits", "zoo:raw-pixels", "zoo:mobilenetv2@s8?image_size=32",
-        "--limit", "120", "-s", "logme", "-s", "ped+logme", "--json", "-q",
+        capsys,
+        "rank",
+        "digits",
+        "zoo:raw-pixels",
+        "zoo:mobilenetv2@s8?image_size=32",
+        "--limit",
+        "120",
+        "-s",
+        "logme",
+        "-s",
+        "ped+logme",
+        "--json",
+        "-q",
     )
     if rc == 2 and "is not installed" in err:
         pytest.skip(f"zoo not installed here: {err.strip()}")
@@ -155,5 +208,7 @@ def test_rank_real_zoo_slice(home, capsys):
     assert all(r["n_samples"] == 120 for r in data["ranking"])
     assert all(np.isfinite(r["values"]["ped+logme"]) for r in data["ranking"])
     # second run reads the store
-    rc, out, _ = _run(capsys, "rank", "digits", "zoo:raw-pixels", "--limit", "120", "-s", "logme", "--json", "-q")
+    rc, out, _ = _run(
+        capsys, "rank", "digits", "zoo:raw-pixels", "--limit", "120", "-s", "logme", "--json", "-q"
+    )
     assert json.loads(out)["ranking"][0]["cached"] is True

@@ -144,7 +144,10 @@ def test_ties_and_saturation_are_flagged(monkeypatch, db):
     assert "logme: tied with fake:a2" in flags["fake:a"]
     assert "sfda: saturated" in flags["fake:a"]
     assert flags["fake:d"] == []
-    assert any(w.startswith("sfda is saturated (at its bound 1.0) for fake:a, fake:a2") for w in res.warnings)
+    assert any(
+        w.startswith("sfda is saturated (at its bound 1.0) for fake:a, fake:a2")
+        for w in res.warnings
+    )
     frame = res.to_frame()
     assert frame.loc[frame.model == "fake:d", "flags"].item() == ""
 

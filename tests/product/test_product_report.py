@@ -60,7 +60,9 @@ def test_pairs_side_by_side_and_frame():
     assert pair_names(SCORES) == [("logme", "logme", "ped+logme"), ("sfda", "sfda", None)]
     frame = e.to_frame()
     assert frame["score"].tolist() == ["logme", "sfda"]
-    assert frame.loc[0, "weighted_tau[ped]"] == pytest.approx(e.rows["ped+logme"].metrics["weighted_tau"])
+    assert frame.loc[0, "weighted_tau[ped]"] == pytest.approx(
+        e.rows["ped+logme"].metrics["weighted_tau"]
+    )
     assert np.isnan(frame.loc[1, "weighted_tau[ped]"])
     d = e.to_dict()
     gain = d["pairs"][0]["weighted_tau_gain"]
@@ -89,7 +91,10 @@ def test_load_scores_layouts(tmp_path):
     }
     p = tmp_path / "r.json"
     p.write_text(json.dumps(rank_json))
-    assert load_scores(p) == ("mnist5k", {"logme": {"zoo:a": 1.0, "zoo:b": 0.5}, "sfda": {"zoo:a": 0.5}})
+    assert load_scores(p) == (
+        "mnist5k",
+        {"logme": {"zoo:a": 1.0, "zoo:b": 0.5}, "sfda": {"zoo:a": 0.5}},
+    )
     p.write_text(json.dumps({"logme": {"a": 1, "b": 2}}))
     assert load_scores(p, "x") == ("x", {"logme": {"a": 1.0, "b": 2.0}})
     p.write_text(json.dumps({"d1": {"logme": {"a": 1}}, "d2": {"logme": {"a": 2}}}))
@@ -106,7 +111,10 @@ def test_load_scores_layouts(tmp_path):
 @pytest.mark.parametrize("fmt", ["html", "md"])
 def test_write_report_files_and_pngs(tmp_path, fmt, blobs):
     X, y = blobs
-    sims = {"zoo:m0": ped.simulate(X, y, reference=X), "zoo:m1": ped.simulate(X * 2, y, reference=X)}
+    sims = {
+        "zoo:m0": ped.simulate(X, y, reference=X),
+        "zoo:m1": ped.simulate(X * 2, y, reference=X),
+    }
     e1 = evaluate(SCORES, TRUTH, dataset="mnist5k", source="linear", n_boot=50)
     e2 = evaluate(
         {k: {m: -v for m, v in s.items()} for k, s in SCORES.items()},

@@ -38,7 +38,9 @@ def _write_standins(root, datasets=DATASETS, models=OFFICIAL_MODELS, *, imagenet
     if imagenet:
         for m_i, m in enumerate(models):
             rng = np.random.default_rng(7 + m_i)
-            np.save(root / f"{m}_imagenet_feature.npy", rng.normal(0.5, 2.0, (40, 6)).astype(np.float32))
+            np.save(
+                root / f"{m}_imagenet_feature.npy", rng.normal(0.5, 2.0, (40, 6)).astype(np.float32)
+            )
 
 
 @pytest.fixture
@@ -70,13 +72,17 @@ def test_reproduce_taus_match_direct_computation(official_dir):
         for s in SCORES:
             vals = res.values[ds][s]
             assert res.taus[s][ds] == pytest.approx(
-                weighted_tau([vals[m] for m in OFFICIAL_MODELS], [truth[ds][m] for m in OFFICIAL_MODELS])
+                weighted_tau(
+                    [vals[m] for m in OFFICIAL_MODELS], [truth[ds][m] for m in OFFICIAL_MODELS]
+                )
             )
     # the stand-ins follow the ground truth, so LogME ranks them well
     assert res.taus["logme"]["cifar10"] > 0.3
     published = published_weighted_tau()
     diff = res.diff()
-    assert diff["logme"]["dtd"] == pytest.approx(res.taus["logme"]["dtd"] - published["logme"]["dtd"])
+    assert diff["logme"]["dtd"] == pytest.approx(
+        res.taus["logme"]["dtd"] - published["logme"]["dtd"]
+    )
     absent = [d for d in OFFICIAL_DATASETS if d not in DATASETS]
     assert f"Datasets missing (no features): {', '.join(absent)}." in res.missing
     frame = res.to_frame()
@@ -103,8 +109,22 @@ def test_reproduce_subset_reports_what_is_missing(tmp_path):
 
 def test_reproduce_default_scores_are_the_tables(official_dir):
     res = reproduce(official_dir, datasets=("dtd",))
-    expected = [s for s in ("nleep", "ped+nleep", "parc", "ped+parc", "logme", "ped+logme",
-                            "sfda", "ped+sfda", "gbc", "ped+gbc") if s in ped.list_scores()]
+    expected = [
+        s
+        for s in (
+            "nleep",
+            "ped+nleep",
+            "parc",
+            "ped+parc",
+            "logme",
+            "ped+logme",
+            "sfda",
+            "ped+sfda",
+            "gbc",
+            "ped+gbc",
+        )
+        if s in ped.list_scores()
+    ]
     assert res.scores == expected
     assert set(res.taus) == set(expected)
 
@@ -112,7 +132,9 @@ def test_reproduce_default_scores_are_the_tables(official_dir):
 def test_reproduce_errors(tmp_path):
     with pytest.raises(ValueError, match="No features of the paper's models and datasets in"):
         reproduce(tmp_path)
-    with pytest.raises(ValueError, match="Expected exactly one of a features folder or a feature store."):
+    with pytest.raises(
+        ValueError, match="Expected exactly one of a features folder or a feature store."
+    ):
         reproduce()
     with pytest.raises(ValueError, match="Unknown score 'nope'"):
         reproduce(tmp_path, scores=["nope"])
