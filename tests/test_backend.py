@@ -82,3 +82,20 @@ def test_cuda_equals_numpy(data):
         kw = {"reference": ref} if name.startswith("ped+") else {}
         expect = ped.score(name, X, y, **kw)
         assert ped.score(name, X, y, device="cuda", **kw) == pytest.approx(expect, rel=1e-6)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_unfused_passes_equal_fused(data, device):
+    """Moments first and the Gram later (as after `ped.simulate`) give the same statistics."""
+    X, y, _ = data
+    lab = check_labels(y)
+    fused = ClassStats(X, lab, device=device)
+    split = ClassStats(X, lab, device=device, fuse=False)
+    np.testing.assert_allclose(split.class_vars, fused.class_vars, rtol=1e-12, atol=1e-12)
+    assert "zgram" not in split._cache
+    np.testing.assert_allclose(split.scatter, fused.scatter, rtol=1e-12, atol=1e-9)
+    offsets = np.random.default_rng(2).normal(size=(lab.n_classes, X.shape[1]))
+    direct = ClassStats(X + offsets[lab.codes], lab)
+    np.testing.assert_allclose(
+        split.translated(offsets).scatter, direct.scatter, rtol=1e-9, atol=1e-8
+    )

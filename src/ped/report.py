@@ -360,6 +360,25 @@ def _short(model: str) -> str:
     return name.split("?", 1)[0]
 
 
+_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "right"))
+
+
+def _label_points(ax: Any, labels: Sequence[str], xs: Sequence[float], ys: Sequence[float]):
+    """Label dots; a dot near an earlier one gets its label on another side."""
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    span_x = max(float(np.ptp(x)), 1e-12) if x.size else 1.0
+    span_y = max(float(np.ptp(y)), 1e-12) if y.size else 1.0
+    for i, text in enumerate(labels):
+        near = int(
+            np.sum((np.abs(x[:i] - x[i]) < 0.08 * span_x) & (np.abs(y[:i] - y[i]) < 0.05 * span_y))
+        )
+        dx, dy, ha = _OFFSETS[near % len(_OFFSETS)]
+        ax.annotate(
+            text, (x[i], y[i]), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=7
+        )
+
+
 def plot_score_vs_truth(evaluation: Evaluation, path: str | Path) -> Path:
     """Scatter of each score against the ground truth, one labelled dot per model.
 
@@ -392,10 +411,7 @@ def plot_score_vs_truth(evaluation: Evaluation, path: str | Path) -> Path:
             xs = [row.values[m] for m in row.models]
             ys = [evaluation.truth[m] for m in row.models]
             ax.scatter(xs, ys, color="tab:orange" if name.startswith("ped+") else "tab:blue")
-            for m, x, y in zip(row.models, xs, ys):
-                ax.annotate(
-                    _short(m), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7
-                )
+            _label_points(ax, [_short(m) for m in row.models], xs, ys)
             wt = row.metrics[HEADLINE]
             ax.set_title(f"{name}   weighted τ = {wt:.3f}", fontsize=10)
             ax.set_xlabel(f"{name} score")
@@ -441,7 +457,7 @@ def plot_dynamics(simulations: Mapping[str, Any], path: str | Path, *, title: st
         ax_p.plot(steps, disp, marker="o", color=line.get_color())
         if sim.n_steps < disp.shape[0]:  # the rejected step
             ax_p.plot(steps[-1], disp[-1], marker="x", color="black", markersize=8)
-    ax_e.set_title("potential energy before each step (relative to the start)", fontsize=10)
+    ax_e.set_title("potential energy E / E₀ (last point: after the last step)", fontsize=10)
     ax_e.set_xlabel("step")
     ax_e.set_ylabel("E / E₀")
     ax_p.set_title("displacement P per step (× = rejected, dynamics stop)", fontsize=10)

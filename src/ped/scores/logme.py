@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
+from threadpoolctl import threadpool_limits
 
 from .._stats import ClassStats
 from .._validation import Labels
@@ -24,7 +25,12 @@ def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
     # conquer driver is several times faster than numpy's eigh and scipy's default driver.
     tr = float(np.trace(G))
     scale = 2.0 ** np.round(np.log2(tr / G.shape[0])) if tr > 0 and np.isfinite(tr) else 1.0
-    e, V = linalg.eigh(G / scale, driver="evd", check_finite=False)
+    # One BLAS thread: the tridiagonal reduction is a long chain of small memory-bound BLAS-2
+    # calls, so a second thread gains little on an idle machine (1.2 s against 1.4 s at
+    # D = 2048) and, on a busy one, OpenBLAS's threads wait on each other at every call
+    # (measured: 20 s instead of 1.5 s with another job on the second core).
+    with threadpool_limits(limits=1, user_api="blas"):
+        e, V = linalg.eigh(G / scale, driver="evd", check_finite=False)
     e *= scale
     e = e[::-1]
     V = V[:, ::-1]

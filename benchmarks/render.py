@@ -1,0 +1,155 @@
+"""Render the JSON of `bench_scores.py` as the Markdown tables of docs/performance.md.
+
+Usage::
+
+    python benchmarks/render.py benchmarks/results/scores.json [more.json ...] > table.md
+    python benchmarks/render.py --update docs/performance.md benchmarks/results/*.json
+
+``--update`` rewrites the part of the file between ``<!-- BEGIN GENERATED -->`` and
+``<!-- END GENERATED -->``.
+
+Nothing is typed by hand: every number comes from the JSON files given.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+GIB = 2**30
+
+
+def _fmt(x, nd=2):
+    return f"{x:.{nd}f}"
+
+
+def render(doc: dict, name: str) -> str:
+    m = doc["machine"]
+    blas = m.get("blas")
+    if isinstance(blas, list):
+        blas = ", ".join(
+            f"{b.get('internal_api')} {b.get('version')} ({b.get('num_threads')} threads, "
+            f"{b.get('architecture')})"
+            for b in blas
+        )
+    lines = [
+        f"### `{name}`",
+        "",
+        f"- command: `{doc.get('command', '?')}`",
+        f"- machine: {m.get('cpu_model')}, {m.get('cores')} cores, "
+        f"{m.get('mem_total_gb', '?')} GB RAM; numpy {m.get('numpy')}, BLAS: {blas}; "
+        f"torch {m.get('torch')}; CUDA: {m.get('cuda')}",
+        f"- run at {m.get('time')}, load average (1/5/15 min) at start "
+        f"{tuple(round(v, 2) for v in m.get('load_average_at_start', ()))}, at end "
+        f"{tuple(round(v, 2) for v in m.get('load_average_at_end', ()))}; "
+        f"device={doc.get('device')}; BLAS thread limit {doc.get('blas_threads_limit')}; whole run {doc.get('total_seconds', 0) / 60:.1f} min",
+        f"- floor: {doc.get('floor')}; memory: {doc.get('memory_method')}",
+        "",
+    ]
+    for res in doc["results"]:
+        floor = res["floor_seconds"]
+        lines += [
+            f"**{res['size']}** (N={res['N']:,}, D={res['D']:,}, C={res['C']}, "
+            f"{res['dtype']}): floor {_fmt(floor)} s "
+            f"(all floor runs: {', '.join(_fmt(t) for t in res['floor_all_seconds'])} s)",
+            "",
+            "| score | ped s | ped x floor | ped peak GiB | official-like s | official x floor "
+            "| official peak GiB | speed-up |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        ours = {r["name"]: r for r in res["rows"] if r["impl"] == "ped"}
+        offi = {r["name"]: r for r in res["rows"] if r["impl"] == "official-like"}
+        for n, r in ours.items():
+            cells = [
+                f"`{n}`",
+                _fmt(r["seconds"]),
+                _fmt(r["seconds"] / floor),
+                _fmt(r["peak_bytes"] / GIB),
+            ]
+            o = offi.get(n)
+            if o is None:
+                cells += ["", "", "", ""]
+            elif "skipped" in o:
+                cells += [f"skipped: {o['skipped']}", "", "", ""]
+            else:
+                cells += [
+                    _fmt(o["seconds"]),
+                    _fmt(o["seconds"] / floor),
+                    _fmt(o["peak_bytes"] / GIB),
+                    f"{o['seconds'] / r['seconds']:.1f}x",
+                ]
+            lines.append("| " + " | ".join(cells) + " |")
+        ped_rows = [n for n in ours if n.startswith("ped+") and n[4:] in ours]
+        if ped_rows:
+            lines += [
+                "",
+                "PED overhead: "
+                + "; ".join(
+                    f"`{n}` / `{n[4:]}` = {ours[n]['seconds'] / ours[n[4:]]['seconds']:.2f}"
+                    for n in ped_rows
+                ),
+            ]
+        lines += _targets(res, ours, offi)
+        lines.append("")
+    return "\n".join(lines)
+
+
+#: Issue 6's ratio targets: score -> maximum seconds / floor.
+RATIO_TARGETS = {"logme": 2.0, "hscore": 2.0, "gbc": 2.0, "sfda": 4.0, "parc": 5.0}
+
+
+def _targets(res, ours, offi):
+    """Issue-6 target checks for one size, from the measured rows."""
+    floor = res["floor_seconds"]
+    out = ["", "| target (issue 6) | measured | holds |", "|---|---:|:---:|"]
+    for n, lim in RATIO_TARGETS.items():
+        if n in ours:
+            r = ours[n]["seconds"] / floor
+            out.append(f"| `{n}` <= {lim:g} x floor | {r:.2f} | {'yes' if r <= lim else 'no'} |")
+    if "parc" in ours:
+        g = ours["parc"]["peak_bytes"] / 1e9
+        out.append(f"| `parc` peak <= 4 GB | {g:.2f} GB | {'yes' if g <= 4 else 'no'} |")
+    for n in ours:
+        if n.startswith("ped+") and n[4:] in ours:
+            r = ours[n]["seconds"] / ours[n[4:]]["seconds"]
+            out.append(f"| `{n}` <= 1.1 x `{n[4:]}` | {r:.2f} | {'yes' if r <= 1.1 else 'no'} |")
+    for n, r in ours.items():
+        o = offi.get(n)
+        if o and "seconds" in o:
+            sp = o["seconds"] / r["seconds"]
+            lim = 1.0 if n.removeprefix("ped+") == "nleep" else 3.0
+            out.append(
+                f"| `{n}` >= {lim:g}x faster than official-like | {sp:.1f}x | "
+                f"{'yes' if sp >= lim else 'no'} |"
+            )
+            if isinstance(o.get("value"), float) and isinstance(r.get("value"), float):
+                rel = abs(o["value"] - r["value"]) / max(abs(o["value"]), 1e-300)
+                out.append(f"| `{n}` same value as official-like (rel. diff) | {rel:.1e} | |")
+    return out
+
+
+BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
+
+
+def main(argv=None):
+    args = list(argv if argv is not None else sys.argv[1:])
+    target = None
+    if args[:1] == ["--update"]:
+        target = Path(args[1])
+        args = args[2:]
+    paths = [Path(p) for p in args]
+    if not paths:
+        raise SystemExit(__doc__)
+    text = "\n".join(render(json.loads(p.read_text()), p.name) for p in paths)
+    if target is None:
+        print(text)
+        return
+    doc = target.read_text()
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    target.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
+if __name__ == "__main__":
+    main()
