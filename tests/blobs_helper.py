@@ -1,7 +1,8 @@
+"""Synthetic features with the structure of real ones, shared by the tests."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def make_blobs(n_per_class=40, n_classes=4, dim=12, sep=2.0, seed=0, dtype=np.float64):
@@ -15,8 +16,3 @@ def make_blobs(n_per_class=40, n_classes=4, dim=12, sep=2.0, seed=0, dtype=np.fl
     X = np.maximum(z @ A, 0) + 0.05 * rng.normal(size=(y.size, dim))
     perm = rng.permutation(y.size)
     return X[perm].astype(dtype), y[perm]
-
-
-@pytest.fixture
-def blobs():
-    return make_blobs()

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._facts import SSL_MODELS
 from .dynamics import ReferenceStats
 from .evaluation import weighted_tau
 from .scoring import list_scores, score_many
@@ -38,20 +39,7 @@ __all__ = [
 ]
 
 #: The 12 self-supervised ResNet-50s of the paper (ssl-transfer's names).
-OFFICIAL_MODELS: tuple[str, ...] = (
-    "byol",
-    "deepcluster-v2",
-    "infomin",
-    "insdis",
-    "moco-v1",
-    "moco-v2",
-    "pcl-v1",
-    "pcl-v2",
-    "sela-v2",
-    "simclr-v1",
-    "simclr-v2",
-    "swav",
-)
+OFFICIAL_MODELS: tuple[str, ...] = SSL_MODELS
 #: The 10 targets of the published table, in its column order.
 OFFICIAL_DATASETS: tuple[str, ...] = (
     "aircraft",

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from blobs_helper import make_blobs
 
 import ped
 
 
 def blobs(n_per_class=30, n_classes=4, dim=12, sep=2.0, seed=0, dtype=np.float64):
     """ReLU-like class clusters of a low-rank latent structure, shuffled."""
-    rng = np.random.default_rng(seed)
-    latent = 6
-    centers = rng.normal(0, sep, (n_classes, latent))
-    y = np.repeat(np.arange(n_classes), n_per_class)
-    z = centers[y] + rng.normal(0, 1, (y.size, latent))
-    A = rng.normal(0, 1, (latent, dim)) / np.sqrt(latent)
-    X = np.maximum(z @ A, 0) + 0.05 * rng.normal(size=(y.size, dim))
-    perm = rng.permutation(y.size)
-    return X[perm].astype(dtype), y[perm]
+    return make_blobs(n_per_class, n_classes, dim, sep, seed, dtype)
 
 
 def moved(X, y, seed=1, nsigma=2.0):

@@ -38,21 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# The twelve self-supervised ResNet-50s of Ericsson et al. (CVPR 2021), as used by PED.
-SSL_MODELS = (
-    "byol",
-    "deepcluster-v2",
-    "infomin",
-    "insdis",
-    "moco-v1",
-    "moco-v2",
-    "pcl-v1",
-    "pcl-v2",
-    "sela-v2",
-    "simclr-v1",
-    "simclr-v2",
-    "swav",
-)
+from .._facts import SSL_MODELS  # noqa: E402  (re-exported)
 
 
 def _torch_load(path: Path, spec: str) -> Any:
