@@ -648,26 +648,54 @@ def _fit_score(
     num_classes: int,
     max_iter: int,
 ) -> float:
+    y = fit_view.targets if fit_view.targets is not None else fit_view.labels
+    scores = probe_decisions(
+        c, x_fit, y, x_eval, num_classes=num_classes, multilabel=fit_view.targets is not None,
+        max_iter=max_iter,
+    )  # fmt: skip
+    return compute_metric(metric, scores, eval_view.labels, eval_view.targets)
+
+
+def probe_decisions(
+    c: float,
+    x_fit: np.ndarray,
+    y_fit: np.ndarray,
+    x_eval: np.ndarray,
+    *,
+    num_classes: int,
+    multilabel: bool = False,
+    max_iter: int = 1000,
+) -> np.ndarray:
+    """One fit of the linear protocol: an L2 logistic regression on standardised features.
+
+    Features are standardised with the fit set's mean and std (+1e-8), the classifier is
+    scikit-learn's ``LogisticRegression(C=c, max_iter=max_iter)`` (one-vs-rest for
+    multi-label targets), and its decision values on ``x_eval`` are returned with one column
+    per class (``-inf`` for classes absent from the fit set).
+
+    Returns
+    -------
+    ndarray of shape (n_eval, num_classes)
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     mean = x_fit.mean(axis=0)
     std = x_fit.std(axis=0) + 1e-8
-    y = fit_view.targets if fit_view.targets is not None else fit_view.labels
-    clf = _logreg(c, fit_view.targets is not None, max_iter)
+    clf = _logreg(c, multilabel, max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit((x_fit - mean) / std, y)
+        clf.fit((x_fit - mean) / std, y_fit)
     scores = clf.decision_function((x_eval - mean) / std)
     if scores.ndim == 1:  # binary problem: one column of scores for class 1
         scores = np.stack([-scores, scores], axis=1)
     classes = getattr(clf, "classes_", np.arange(scores.shape[1]))
-    if fit_view.targets is None and scores.shape[1] != num_classes:
+    if not multilabel and scores.shape[1] != num_classes:
         full = np.full((scores.shape[0], num_classes), -np.inf)
         full[:, np.asarray(classes, dtype=np.int64)] = scores
         scores = full
-    return compute_metric(metric, scores, eval_view.labels, eval_view.targets)
+    return scores
 
 
 def linear_sweep(

@@ -41,7 +41,13 @@ def _mount(module_name: str) -> None:
 
 
 _mount("_core_commands")
-for _name in ("features_commands", "zoo_commands", "finetune", "product_commands"):
+for _name in (
+    "features_commands",
+    "zoo_commands",
+    "finetune",
+    "product_commands",
+    "benchmark_commands",
+):
     _mount(_name)
 
 

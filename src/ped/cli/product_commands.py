@@ -76,9 +76,16 @@ def _db(path: Path | None) -> Any:
 def ranking_table(result: Any, *, title: str | None = None) -> Table:
     """A rich table of a RankingResult: best first, ``=`` marks ties, ``*`` saturation."""
     first = result.scores[0]
+    sizes = {
+        m.split("image_size=", 1)[1].split("&")[0] for m in result.models if "image_size=" in m
+    }
+    caption = "= tied with another model within rounding   * at the score's bound (saturated)"
+    uniform = len(sizes) <= 1  # then the option is said once, in the caption
+    if len(sizes) == 1:
+        caption += f"\nimage models that take any input size ran at {next(iter(sizes))} px"
     table = Table(
         title=title or f"{result.dataset}: {len(result.models)} models ranked by {first}",
-        caption="= tied with another model within rounding   * at the score's bound (saturated)",
+        caption=caption,
     )
     table.add_column("rank", justify="right")
     table.add_column("model", overflow="fold")
@@ -95,7 +102,7 @@ def ranking_table(result: Any, *, title: str | None = None) -> Table:
             cells.append(f"{_fmt(result.values[s][m])} [dim]#{ranks[s][m]}{mark}[/]")
         table.add_row(
             f"{ranks[first][m]}{'=' if m in tied[first] else ''}",
-            Text(m),
+            Text(m.split("?", 1)[0] if uniform else m),
             *cells,
             f"{result.seconds.get(m, float('nan')):.1f}",
         )

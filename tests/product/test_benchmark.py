@@ -1,0 +1,156 @@
+"""The zoo benchmark: splits, the probe, the evaluation over seeds, and its quick slice."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from blobs_helper import make_blobs
+
+from ped.benchmark import (
+    BenchmarkConfig,
+    BenchmarkResult,
+    ped_name,
+    probe_accuracy,
+    run_benchmark,
+    seed_split,
+    write_outputs,
+)
+from ped.cli import main
+from ped.models import list_zoo
+
+INSTALLED = {e.spec for e in list_zoo() if e.installed}
+SLICE_IMAGE = ["zoo:efficientnet-lite0@s8", "zoo:mobilenetv2@s16", "zoo:ppocr-cls"]
+SLICE_TEXT = ["zoo:glove-50d", "zoo:static-64", "zoo:minilm-l3"]
+HAS_SLICE = all(m in INSTALLED for m in SLICE_IMAGE + SLICE_TEXT)
+
+
+def test_seed_split_is_stratified_exact_and_seeded():
+    y = np.repeat(np.arange(4), [50, 30, 15, 5])
+    train, test = seed_split(y, 40, seed=0)
+    assert test.size == 40 and np.intersect1d(train, test).size == 0
+    assert np.union1d(train, test).size == y.size
+    np.testing.assert_array_equal(np.bincount(y[test]), [20, 12, 6, 2])
+    assert np.array_equal(seed_split(y, 40, seed=0)[1], test)
+    assert not np.array_equal(seed_split(y, 40, seed=1)[1], test)
+    # every class keeps a training item
+    _, t = seed_split(np.array([0, 0, 1, 1, 1, 1]), 5, seed=0)
+    assert np.bincount(np.array([0, 0, 1, 1, 1, 1])[np.setdiff1d(np.arange(6), t)]).min() >= 1
+
+
+def test_probe_accuracy_orders_separable_and_noise():
+    X, y = make_blobs(150, 4, 16, sep=6.0, seed=0)
+    train, test = seed_split(y, 300, seed=0)
+    good, c = probe_accuracy(X, y, train, test, cs=(1e-2, 1.0), seed=0)
+    noise = np.random.default_rng(0).normal(size=X.shape)
+    bad, _ = probe_accuracy(noise, y, train, test, cs=(1e-2, 1.0), seed=0)
+    assert good > 95 > 40 > bad and c in (1e-2, 1.0)
+
+
+def test_config_rejects_bad_settings():
+    with pytest.raises(ValueError, match="reference"):
+        BenchmarkConfig(references=("imagenet",))
+    with pytest.raises(ValueError, match="training items"):
+        BenchmarkConfig(pool=100, n_test=90)
+    assert BenchmarkConfig().key() != BenchmarkConfig(seeds=4).key()
+
+
+def _fake_result(seeds=3):
+    """Four models whose score orders the truth exactly, and a score that reverses it."""
+    rng = np.random.default_rng(0)
+    records = []
+    for k, acc in enumerate((60.0, 70.0, 80.0, 90.0)):
+        rec = {"target": "t", "model": f"m{k}", "spec": f"m{k}", "n_features": 8,
+               "extract_seconds": 0.0, "seeds": []}  # fmt: skip
+        for s in range(seeds):
+            a = acc + rng.normal(scale=0.5)
+            rec["seeds"].append(
+                {
+                    "seed": s,
+                    "accuracy": a,
+                    "probe_seconds": 0.0,
+                    "score_seconds": {"x": 0.0},
+                    "scores": {"good": a / 10, "bad": -a, "flat": 1.0},
+                }  # fmt: skip
+            )
+        records.append(rec)
+    return BenchmarkResult(BenchmarkConfig(), records)
+
+
+def test_evaluation_over_seeds():
+    res = _fake_result()
+    ev = res.evaluate("t", n_boot=200)
+    assert ev["good"]["weighted_tau"] == pytest.approx(1.0)
+    assert ev["bad"]["weighted_tau"] == pytest.approx(-1.0)
+    lo, hi = ev["good"]["ci"]
+    assert lo <= 1.0 <= hi + 1e-12 and ev["good"]["rel@1"] == pytest.approx(1.0)
+    assert ev["good"]["seed_mean"] == pytest.approx(1.0) and ev["good"]["best"] == "m3"
+    # a constant score is all ties: flagged, not ranked
+    assert ev["flat"]["ties"] == [["m0", "m1", "m2", "m3"]]
+    truth = res.truth("t")
+    assert truth["m3"]["mean"] > truth["m0"]["mean"] and np.isfinite(truth["m3"]["se"])
+
+
+def test_write_outputs_replaces_the_docs_block(tmp_path):
+    docs = tmp_path / "bench.md"
+    docs.write_text(
+        "# title\n\nverdict\n\n<!-- benchmark:begin -->\nold\n<!-- benchmark:end -->\ntail\n"
+    )
+    write_outputs(_fake_result(), tmp_path / "out", n_boot=50, plots=False, docs=docs)
+    text = docs.read_text()
+    assert "\nold\n" not in text and text.startswith("# title") and text.endswith("tail\n")
+    assert "| good | 4 | 1.000" in text
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["targets"]["t"]
+
+
+def test_ped_name():
+    assert ped_name("logme", 0.6, "target") == "ped+logme[0.6,target]"
+
+
+@pytest.mark.skipif(not HAS_SLICE, reason="the offline zoo is not installed")
+def test_quick_slice_end_to_end_and_resumes(tmp_path, monkeypatch, capsys):
+    """The benchmark's small slice: 3 image and 3 text models, real data, 2 seeds."""
+    monkeypatch.setenv("PED_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "bench"
+    cfg = BenchmarkConfig(pool=160, n_test=80, seeds=2, reference_limit=80)
+    models = {"image": SLICE_IMAGE, "text": SLICE_TEXT}
+    lines: list[str] = []
+    res = run_benchmark(
+        ["mnist5k", "rotten-tomatoes"], models, config=cfg, out=out, log=lines.append
+    )
+    assert len(res.records) == 6 and len(lines) == 6
+    rec = res.records[-1]
+    assert rec["target"] == "mnist5k" and rec["n_pool"] == 160
+    s0 = rec["seeds"][0]
+    assert s0["n_test"] == 80 and s0["n_train"] == 80 and 10 < s0["accuracy"] <= 100
+    assert {"logme", "sfda", "gbc", ped_name("logme", 0.3, "crops"),
+            ped_name("sfda", 0.6, "other"), ped_name("nleep", 0.6, "target")} <= set(s0["scores"])  # fmt: skip
+    text_rec = res.records[0]
+    assert text_rec["target"] == "rotten-tomatoes"
+    assert not any("crops" in k for k in text_rec["seeds"][0]["scores"])
+    ev = res.evaluate("mnist5k", n_boot=100)
+    assert ev["logme"]["n_models"] == 3
+    # a rerun reads every record back and runs nothing
+    again = run_benchmark(
+        ["mnist5k", "rotten-tomatoes"], models, config=cfg, out=out, log=lines.append
+    )
+    assert len(lines) == 6 and again.records == res.records
+    # the command reads the same records and writes the tables and plots
+    rc = main(["benchmark", "-t", "mnist5k", "-t", "rotten-tomatoes", "--out", str(out),
+               "--pool", "160", "--test", "80", "--seeds", "2", "--n-boot", "50", "--json", "-q",
+               *[a for m in SLICE_TEXT + SLICE_IMAGE for a in ("-m", m)]])  # fmt: skip
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    summary = json.loads(captured.out)
+    assert set(summary["targets"]) == {"mnist5k", "rotten-tomatoes"}
+    assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert "### mnist5k: 3 models" in (out / "tables.md").read_text()
+
+
+def test_benchmark_unknown_target_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PED_HOME", str(tmp_path))
+    rc = main(["benchmark", "-t", "cifar10", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Unknown benchmark target" in err
