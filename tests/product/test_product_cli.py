@@ -89,7 +89,7 @@ def test_evaluate_json_matches_direct(home, capsys):
     )
     assert data["pairs"][0]["score"] == "logme"
     rc, out, err = _run(capsys, "evaluate", "toy", "--n-boot", "0")
-    assert rc == 0 and "+PED" in out and "logme" in out
+    assert rc == 0 and "with PED" in out and "logme" in out
 
 
 def test_evaluate_and_report_from_rank(home, monkeypatch, capsys):

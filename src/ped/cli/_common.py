@@ -35,6 +35,14 @@ console = Console(width=_width(sys.stdout))
 err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
+def titled_table(title: str, **kwargs: Any) -> Any:
+    """A rich Table at least as wide as its title (so a narrow table keeps it on one line)."""
+    from rich.table import Table
+
+    kwargs.setdefault("min_width", min(len(title) + 2, 120))
+    return Table(title=title, **kwargs)
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}

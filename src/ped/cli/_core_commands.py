@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import scoring
 from ..dynamics import simulate
-from ._common import console, print_json
+from ._common import console, print_json, titled_table
 
 app = typer.Typer()
 
@@ -108,7 +108,7 @@ def score_cmd(
     if as_json:
         print_json({"features": str(features), "n_samples": int(X.shape[0]), "scores": out})
         return
-    table = Table(title=f"{features.name}: {X.shape[0]} samples x {X.shape[1]} features")
+    table = titled_table(f"{features.name}: {X.shape[0]} samples x {X.shape[1]} features")
     table.add_column("score")
     table.add_column("value", justify="right")
     table.add_column("seconds", justify="right")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from ._common import console, print_json, progress_bar
+from ._common import console, print_json, progress_bar, titled_table
 
 app = typer.Typer()
 
@@ -89,7 +88,7 @@ def finetune_cmd(
     for note in res.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     linear = res.protocol == "linear"
-    table = Table(title=f"{res.model} on {res.dataset}: {res.protocol} protocol, val {res.metric}")
+    table = titled_table(f"{res.model} on {res.dataset}: {res.protocol} protocol, val {res.metric}")
     for col in ("C",) if linear else ("lr", "w", "weight decay"):
         table.add_column(col, justify="right")
     table.add_column("val", justify="right")
@@ -144,7 +143,7 @@ def truths_cmd(
             ]
         )
         return
-    table = Table(title=f"Ground truth known ({store.path})")
+    table = titled_table(f"Ground truth known ({store.path})")
     for col in ("source", "dataset", "models", "metric", "best model"):
         table.add_column(col, justify="right" if col == "models" else "left")
     for s, d, n, m in rows:

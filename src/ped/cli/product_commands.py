@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import PedError
-from ._common import console, err_console, print_json, progress_bar
+from ._common import console, err_console, print_json, progress_bar, titled_table
 
 app = typer.Typer()
 
@@ -83,14 +83,14 @@ def ranking_table(result: Any, *, title: str | None = None) -> Table:
     uniform = len(sizes) <= 1  # then the option is said once, in the caption
     if len(sizes) == 1:
         caption += f"\nimage models that take any input size ran at {next(iter(sizes))} px"
-    table = Table(
-        title=title or f"{result.dataset}: {len(result.models)} models ranked by {first}",
+    table = titled_table(
+        title or f"{result.dataset}: {len(result.models)} models ranked by {first}",
         caption=caption,
     )
     table.add_column("rank", justify="right")
-    table.add_column("model", overflow="fold")
+    table.add_column("model", no_wrap=True)
     for s in result.scores:
-        table.add_column(s, justify="right")
+        table.add_column(s, justify="right", no_wrap=True)
     table.add_column("seconds", justify="right")
     ranks = {s: result.ranks(s) for s in result.scores}
     tied = {s: {m for g in result.ties(s) for m in g} for s in result.scores}
@@ -287,20 +287,17 @@ def evaluation_table(e: Any) -> Table:
         c = row.intervals.get("weighted_tau") if row is not None else None
         if c is None or not (math.isfinite(c.low) and math.isfinite(c.high)):
             return ""
-        return f"\n[{c.low:.2f}, {c.high:.2f}]"
+        return f" [{c.low:.2f}, {c.high:.2f}]"
 
-    table = Table(
-        title=f"{e.dataset}: scores vs {e.source} ({len(e.truth)} models with ground truth)",
-        caption=f"weighted τ with its {e.level:.0%} bootstrap interval; other cells: "
-        "without PED / with PED",
+    table = titled_table(
+        f"{e.dataset}: scores vs {e.source} ({len(e.truth)} models with ground truth)",
+        caption=f"weighted τ with its {e.level:.0%} bootstrap interval over models; other "
+        "cells: without/with PED; (n): models scored, when fewer; Pearson, recall@k: --json",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    for i, h in enumerate(
-        ["score", "n", "weighted τ", "+PED", "Δ", "Kendall τ", "Pearson", "rel@1", "rel@3"]
-        + ["recall@1", "recall@3"]
-    ):
-        table.add_column(h, justify="left" if i == 0 else "right")
+    for i, h in enumerate(["score", "weighted τ", "with PED", "Δ", "Kendall τ", "rel@1", "rel@3"]):
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
     for base, plain, ped in e.pairs():
 
         def pair(metric: str, digits: int = 2, p: Any = plain, q: Any = ped) -> str:
@@ -312,17 +309,13 @@ def evaluation_table(e: Any) -> Table:
         delta = wt_q - wt_p if wt_p is not None and wt_q is not None else None
         n = max(len(r.models) for r in (plain, ped) if r is not None)
         table.add_row(
-            Text(base),
-            str(n),
-            Text(f(wt_p, 3) + ci(plain)),
-            Text(f(wt_q, 3) + ci(ped)) if ped is not None else "",
-            f"{delta:+.3f}" if delta is not None else "",
+            Text(base if n == len(e.truth) else f"{base} ({n})"),
+            Text(f(wt_p) + ci(plain)),
+            Text(f(wt_q) + ci(ped)) if ped is not None else "",
+            f"{delta:+.2f}" if delta is not None and math.isfinite(delta) else "",
             pair("kendall_tau"),
-            pair("pearson"),
-            pair("rel@1", 3),
-            pair("rel@3", 3),
-            pair("recall@1", 0),
-            pair("recall@3", 0),
+            pair("rel@1"),
+            pair("rel@3"),
         )
     return table
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels, check_choice, check_positive
+from ._linalg import sym_eigh
 from ._registry import register
 
 __all__ = ["hscore", "between_class_factor"]
@@ -82,7 +82,7 @@ def hscore(
     if rcond is None:
         rcond = 1e-15 if variant == "reference" else 1e-5
     rcond = check_positive(rcond, "rcond", allow_zero=True)
-    e, V = linalg.eigh(stats.scatter, check_finite=False)
+    e, V = sym_eigh(stats.scatter)
     keep = np.abs(e) > rcond * max(np.abs(e).max(), 0.0)
     if not keep.any():
         return 0.0

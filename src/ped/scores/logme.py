@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
-from threadpoolctl import threadpool_limits
 
 from .._stats import ClassStats
 from .._validation import Labels
+from ._linalg import sym_eigh
 from ._registry import register
 
 __all__ = ["logme", "logme_evidence"]
@@ -18,20 +17,7 @@ def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
     ``sigma`` the squared singular values above 1e-10 (descending), ``V`` the matching (D, k)
     right singular vectors of F and ``n_zero`` the number of further zero singular values the
     official thin SVD keeps when N <= D."""
-    G = stats.gram
-    # Scale by a power of two (exact: the eigenpairs are bitwise those of G, rescaled) so that
-    # the mean eigenvalue is near 1: OpenBLAS's LAPACK is up to 100x slower on the raw Gram
-    # of realistic features (measured: 3.4 s against 0.03 s for D = 512). The divide-and-
-    # conquer driver is several times faster than numpy's eigh and scipy's default driver.
-    tr = float(np.trace(G))
-    scale = 2.0 ** np.round(np.log2(tr / G.shape[0])) if tr > 0 and np.isfinite(tr) else 1.0
-    # One BLAS thread: the tridiagonal reduction is a long chain of small memory-bound BLAS-2
-    # calls, so a second thread gains little on an idle machine (1.2 s against 1.4 s at
-    # D = 2048) and, on a busy one, OpenBLAS's threads wait on each other at every call
-    # (measured: 20 s instead of 1.5 s with another job on the second core).
-    with threadpool_limits(limits=1, user_api="blas"):
-        e, V = linalg.eigh(G / scale, driver="evd", check_finite=False)
-    e *= scale
+    e, V = sym_eigh(stats.gram)  # scaled, divide and conquer, one BLAS thread
     e = e[::-1]
     V = V[:, ::-1]
     s = np.sqrt(np.clip(e, 0.0, None))

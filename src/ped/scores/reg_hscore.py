@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels
+from ._linalg import sym_eigh
 from ._registry import register
 from .hscore import between_class_factor
 
@@ -100,7 +100,7 @@ def reg_hscore(
     S = stats.covariance
     D = stats.n_features
     mu = float(np.trace(S)) / D
-    e, V = linalg.eigh(S, check_finite=False)
+    e, V = sym_eigh(S)
     shrunk = (1.0 - alpha) * np.clip(e, 0.0, None) + alpha * mu
     keep = shrunk > 1e-15 * max(shrunk.max(), 0.0)
     if not keep.any() or mu <= 0:
