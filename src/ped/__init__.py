@@ -36,4 +36,12 @@ def __getattr__(name: str):
         from . import pipeline
 
         return pipeline.rank
+    if name == "finetune":
+        from . import finetune
+
+        return finetune.finetune
+    if name == "run_benchmark":
+        from . import benchmark
+
+        return benchmark.run_benchmark
     raise AttributeError(f"module 'ped' has no attribute {name!r}")

@@ -63,7 +63,7 @@ def nleep(
     source_probs: np.ndarray | None = None,
     targets: np.ndarray | None = None,
     component_ratio: float = 5,
-    random_state=None,
+    random_state=0,
     log: bool = False,
     variance_fraction: float = 0.8,
     reg_covar: float = 1e-6,
@@ -86,9 +86,10 @@ def nleep(
     ``log=True`` gives the mean log of the original N-LEEP paper. Either way higher is better.
     Everything is computed in float64.
 
-    Deviations from the official code: ``random_state`` seeds the mixture (the official code
-    leaves it unseeded, so its score varies between runs; ``random_state=0`` reproduces it
-    with ``np.random.seed(0)``); :math:`K` is cast to int (the official CLI passes a float,
+    Deviations from the official code: ``random_state`` seeds the mixture, with 0 by default
+    (the official code leaves it unseeded, so its score varies between runs, bug B14;
+    ``random_state=None`` restores that, and ``random_state=0`` equals the official code run
+    after ``np.random.seed(0)``); :math:`K` is cast to int (the official CLI passes a float,
     bug B4) and capped at the number of samples; when the mixture cannot be fitted because a
     component's covariance is ill-defined, the fit is retried with a 10x larger
     ``reg_covar`` (at most 3 times), with a `RuntimeWarning`.
@@ -99,7 +100,7 @@ def nleep(
         Class statistics of the features.
     component_ratio : float, default 5
         Mixture components per class.
-    random_state : int, RandomState or None, default None
+    random_state : int, RandomState or None, default 0
         Seed of the mixture's initialisation (None: not reproducible, as the official code).
     log : bool, default False
         Average :math:`\log p_i` instead of :math:`p_i`.
