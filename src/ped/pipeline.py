@@ -64,7 +64,7 @@ SCORE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "gbc": (None, 0.0),
     "leep": (None, 0.0),
     "nce": (None, 0.0),
-    "nleep": (None, 0.0),
+    "nleep": (0.0, 1.0),  # the mean probability of the official default (log=False)
     "parc": (-100.0, 100.0),
 }
 

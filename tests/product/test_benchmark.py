@@ -71,8 +71,8 @@ def _fake_result(seeds=3):
                     "accuracy": a,
                     "probe_seconds": 0.0,
                     "score_seconds": {"x": 0.0},
-                    "scores": {"good": a / 10, "bad": -a, "flat": 1.0},
-                }  # fmt: skip
+                    "scores": {"good": a / 10, "bad": -a, "flat": 1.0, "ped+bad[0.6,target]": a},
+                }
             )
         records.append(rec)
     return BenchmarkResult(BenchmarkConfig(), records)
@@ -88,6 +88,10 @@ def test_evaluation_over_seeds():
     assert ev["good"]["seed_mean"] == pytest.approx(1.0) and ev["good"]["best"] == "m3"
     # a constant score is all ties: flagged, not ranked
     assert ev["flat"]["ties"] == [["m0", "m1", "m2", "m3"]]
+    # PED's paired difference from its base, on the same resamples
+    moved = ev["ped+bad[0.6,target]"]
+    assert moved["delta"] == pytest.approx(2.0)
+    assert moved["delta_ci"][0] > 0 and "delta" not in ev["bad"]
     truth = res.truth("t")
     assert truth["m3"]["mean"] > truth["m0"]["mean"] and np.isfinite(truth["m3"]["se"])
 
