@@ -52,6 +52,10 @@ DEFAULT_SCORES: tuple[str, ...] = (
     "ped+gbc",
 )
 
+#: Hyper-parameters `rank` uses for its scores unless the caller passes others (chosen on
+#: the zoo benchmark, docs/benchmarks.md).
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {}
+
 #: The reference domain of PED's rescaling (paper, App. B).
 DEFAULT_REFERENCE = "imagenet-val"
 
@@ -517,6 +521,11 @@ def rank(
     if limit is not None and int(limit) < 2:
         raise ValueError(f"Expected limit >= 2 or None, got {limit}.")
     needs_reference = any(n.startswith("ped+") for n in names)
+    # The benchmark's chosen settings (DEFAULT_PARAMS) apply unless the caller sets them.
+    effective = {n: dict(DEFAULT_PARAMS[n]) for n in names if n in DEFAULT_PARAMS}
+    for n, p in (params or {}).items():
+        if n in names:
+            effective[n] = {**effective.get(n, {}), **dict(p)}
 
     # Fail on a bad target before any model is loaded or any feature extracted.
     if isinstance(dataset, str):
@@ -603,7 +612,7 @@ def rank(
             y,
             source_probs=getattr(fs, "source_probs", None),
             reference=ref,
-            params={k: v for k, v in (params or {}).items() if k in names} or None,
+            params=effective or None,
         )
         t_score = time.perf_counter() - t2
         total = time.perf_counter() - t0
@@ -621,8 +630,8 @@ def rank(
                 "split": str(getattr(target, "split", split)),
                 "reference": ref_source,
             }
-            if params:
-                record["params"] = {k: dict(v) for k, v in params.items()}
+            if effective:
+                record["params"] = {k: dict(v) for k, v in effective.items()}
             share = t_score / max(len(names), 1)
             for n, v in values.items():
                 database.record_score(name, dataset_name, n, v, params=record, seconds=share)

@@ -152,3 +152,31 @@ def test_holdout_and_stratified_split():
     labels = np.repeat([0, 1], [10, 5])
     rest, held = stratified_split(labels)
     assert np.bincount(labels[held]).tolist() == [2, 1] and len(rest) == 12
+
+
+HAS_SKIMAGE = importlib.util.find_spec("skimage") is not None
+
+
+@pytest.mark.skipif(not HAS_SKIMAGE, reason="scikit-image not installed")
+def test_natural_crops_are_fixed_balanced_rgb():
+    from ped.data._offline import NATURAL_CROPS, NATURAL_PICTURES
+
+    ds = load_dataset("natural-crops")
+    assert len(ds) == NATURAL_CROPS and ds.classes[0] == "astronaut"
+    assert np.bincount(ds.labels).tolist() == [NATURAL_CROPS // len(NATURAL_PICTURES)] * 12
+    img = ds[0][0] if isinstance(ds[0], tuple) else ds[0]
+    arr = np.asarray(img)
+    assert arr.shape == (128, 128, 3) and arr.dtype == np.uint8 and arr.std() > 1
+    again = load_dataset("natural-crops", split="test")
+    assert len(again) + len(load_dataset("natural-crops", split="trainval")) == NATURAL_CROPS
+
+
+def test_natural_crops_missing_skimage_is_one_clear_error(monkeypatch):
+    from ped.data import _offline
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        _offline.importlib.util, "find_spec", lambda name: None if name == "skimage" else real(name)
+    )
+    with pytest.raises(MissingDatasetError, match="pip install scikit-image"):
+        load_dataset("natural-crops")
