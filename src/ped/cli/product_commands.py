@@ -650,7 +650,7 @@ def demo_cmd(
     )
     stages.append(("report", time.perf_counter() - t0))
 
-    table = Table(title="weighted τ against the linear-probe ground truth")
+    table = titled_table("weighted τ against the linear-probe ground truth")
     table.add_column("score")
     for ds in targets:
         table.add_column(ds, justify="right")
@@ -659,7 +659,7 @@ def demo_cmd(
     console.print(table)
     for ds in targets:
         console.print(Text(f"{ds}: best by ground truth {summary[ds]['best_by_truth']}"))
-    timing = Table(title="time per stage")
+    timing = titled_table("time per stage")
     timing.add_column("stage")
     timing.add_column("seconds", justify="right")
     for name, sec in stages:
