@@ -11,6 +11,7 @@ from _product_fakes import SEPS, FakeData, blobs
 import ped
 from ped.errors import MissingDatasetError
 from ped.pipeline import (
+    DEFAULT_PARAMS,
     RankingResult,
     rank,
     rank_values,
@@ -49,9 +50,17 @@ def test_rank_values_equal_direct_score_many(monkeypatch, db):
     assert fake.ref_calls == ["fake:b"]
     X, y = blobs(SEPS["fake:b"], seed=sorted(SEPS).index("fake:b"))
     ref = fake.reference_stats("fake:b", "imagenet-val")
-    direct = ped.score_many(SCORES, X, y, reference=ref)
+    # rank applies its benchmark-chosen defaults (PED at nsigma 0.3) unless told otherwise
+    params = {s: DEFAULT_PARAMS[s] for s in SCORES if s in DEFAULT_PARAMS}
+    assert params and all(p == {"nsigma": 0.3} for p in params.values())
+    direct = ped.score_many(SCORES, X, y, reference=ref, params=params)
     for s in SCORES:
         assert res.values[s]["fake:b"] == pytest.approx(direct[s], rel=1e-12)
+    paper = rank("fake-target", ["fake:b"], scores=SCORES, db=db,
+                 params={s: {"nsigma": 0.6} for s in params})  # fmt: skip
+    at_06 = ped.score_many(SCORES, X, y, reference=ref)
+    for s in SCORES:
+        assert paper.values[s]["fake:b"] == pytest.approx(at_06[s], rel=1e-12)
     assert res.reference == "imagenet-val"
     assert res.warnings == []
 

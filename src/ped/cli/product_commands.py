@@ -41,7 +41,7 @@ DEMO_QUICK_LIMIT = 100
 DEMO_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 DEMO_QUICK_CS: tuple[float, ...] = (1e-2, 1e-1, 1.0)
 #: Scores of the demo: the main ones, with and without PED.
-DEMO_SCORES: tuple[str, ...] = ("logme", "ped+logme", "sfda", "ped+sfda", "gbc", "ped+gbc")
+DEMO_SCORES: tuple[str, ...] = ("parc", "ped+parc", "gbc", "ped+gbc", "logme", "ped+logme")
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
@@ -117,7 +117,8 @@ def rank_cmd(
         None,
         "--score",
         "-s",
-        help="Score name; repeat for several (default: logme, sfda, gbc with and without PED).",
+        help="Score name; repeat for several (default: parc, gbc, ped+gbc, logme, ped+logme, "
+        "PED at nsigma 0.3; see docs/benchmarks.md).",
     ),
     reference: str | None = typer.Option(
         None,
