@@ -265,16 +265,45 @@ def official_calls(X, y, probs, ref_X_stats, names):
     return calls
 
 
+def load_real(spec):
+    """``real:ENTRY[,REF_ENTRY]``: features (and source probabilities) of a feature-store
+    entry directory, and the features of a reference entry (default: the target's own)."""
+    parts = spec[len("real:") :].split(",")
+    entry = Path(parts[0])
+    X = np.load(entry / "features.npy")
+    y = np.load(entry / "labels.npy")
+    probs = np.load(entry / "source_probs.npy") if (entry / "source_probs.npy").is_file() else None
+    R = np.load(Path(parts[1]) / "features.npy") if len(parts) > 1 else X
+    return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.int64), probs, R
+
+
 def run_size(size, names, args, log):
-    N, D, C = SIZES[size]
-    X, y, A = make_features(N, D, C, seed=args.seed)
-    ref = make_reference(A)
-    probs = (
-        make_source_probs(X)
-        if any(ped.describe_score(n)["needs_source_probs"] for n in names if n != "simulate")
-        else None
-    )
-    out = {"size": size, "N": N, "D": D, "C": C, "dtype": "float32", "rows": []}
+    needs_probs = any(ped.describe_score(n)["needs_source_probs"] for n in names if n != "simulate")
+    if size.startswith("real:"):
+        X, y, real_probs, R = load_real(size)
+        N, D = X.shape
+        C = int(np.unique(y).size)
+        ref = ped.ReferenceStats.from_features(R, source="real")
+        general = np.asarray(R, dtype=np.float32)
+        probs = None
+        if needs_probs:
+            probs = (
+                np.asarray(real_probs, dtype=np.float64)
+                if real_probs is not None
+                else make_source_probs(X)
+            )
+    else:
+        N, D, C = SIZES[size]
+        X, y, A = make_features(N, D, C, seed=args.seed)
+        ref = make_reference(A)
+        general = None
+        probs = make_source_probs(X) if needs_probs else None
+    label = size
+    if size.startswith("real:"):
+        meta_path = Path(size[len("real:") :].split(",")[0]) / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        label = f"real features: {meta.get('model', '?')} on {meta.get('dataset', '?')}"
+    out = {"size": label, "N": N, "D": D, "C": C, "dtype": "float32", "rows": []}
     floors = []
     t, m, _, ts = measure(lambda: gram_floor(X, y), repeat=max(args.repeat, 2))
     floors += ts
@@ -298,7 +327,8 @@ def run_size(size, names, args, log):
     out["floor_all_seconds"] = floors
     if args.official:
         # the official PED rescales with reference *features*; use the same stats' draw
-        general = _reference_features(A)
+        if general is None:
+            general = _reference_features(A)
         calls = official_calls(X, y, probs, general, names)
         limit = args.mem_limit_gb * 2**30 if args.mem_limit_gb else 0.7 * _available_bytes()
         for name, fn in calls.items():
@@ -358,7 +388,13 @@ def print_table(results, file=sys.stdout):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sizes", default="cifar100,sun397", help="comma list of " + ",".join(SIZES))
+    p.add_argument(
+        "--sizes",
+        default="cifar100,sun397",
+        help="comma list of " + ",".join(SIZES) + " or real:ENTRY[,REF_ENTRY] (real features "
+        "of a feature-store entry directory, reference features of another; ';' separates "
+        "several real sizes)",
+    )
     p.add_argument(
         "--scores",
         default="default",
@@ -384,10 +420,14 @@ def main(argv=None):
     p.add_argument("--json", type=Path, default=None, help="write all numbers here")
     args = p.parse_args(argv)
     names = select_scores(args.scores)
-    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    sep = ";" if "real:" in args.sizes else ","
+    sizes = [s.strip() for s in args.sizes.split(sep) if s.strip()]
     for s in sizes:
-        if s not in SIZES:
-            raise SystemExit(f"unknown size {s!r}; valid: {', '.join(SIZES)}")
+        if s not in SIZES and not s.startswith("real:"):
+            raise SystemExit(
+                f"unknown size {s!r}; valid: {', '.join(SIZES)}, or real:ENTRY[,REF_ENTRY] "
+                "(feature-store entry directories)"
+            )
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
