@@ -386,7 +386,9 @@ def _interval(vals: np.ndarray, level: float = 0.95) -> list[float]:
     return [float(lo), float(hi)]
 
 
-def _read_records(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+def read_records(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The finished (target, model) records of a ``records.jsonl``, keyed by
+    ``(config key, target, spec)``; a line cut by a crash is skipped."""
     done = {}
     if path.is_file():
         for line in path.read_text().splitlines():
@@ -444,7 +446,7 @@ def run_benchmark(
     ckpt = Path(out) / "records.jsonl" if out is not None else None
     if ckpt is not None:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-    done = _read_records(ckpt) if ckpt is not None else {}
+    done = read_records(ckpt) if ckpt is not None else {}
     key = config.key()
     # Model-major order: a partial run covers every target with the same models.
     jobs = [

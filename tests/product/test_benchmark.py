@@ -151,6 +151,13 @@ def test_quick_slice_end_to_end_and_resumes(tmp_path, monkeypatch, capsys):
     assert set(summary["targets"]) == {"mnist5k", "rotten-tomatoes"}
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert "### mnist5k: 3 models" in (out / "tables.md").read_text()
+    # --render-only tabulates the stored records and computes nothing
+    (out / "tables.md").unlink()
+    rc = main(["benchmark", "-t", "mnist5k", "--out", str(out), "--pool", "160", "--test", "80",
+               "--seeds", "2", "--n-boot", "20", "--render-only", "--json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert rc == 0 and set(summary["targets"]) == {"mnist5k"}
+    assert len(summary["targets"]["mnist5k"]["models"]) == 3 and (out / "tables.md").is_file()
 
 
 def test_benchmark_unknown_target_is_one_line(tmp_path, monkeypatch, capsys):

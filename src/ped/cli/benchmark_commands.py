@@ -50,6 +50,9 @@ def benchmark_cmd(
         None, "--docs", help="Also write the tables into this Markdown file between markers."
     ),
     n_boot: int = typer.Option(1000, help="Bootstrap replicates of the intervals."),
+    render_only: bool = typer.Option(
+        False, "--render-only", help="Compute nothing: tabulate the records already in --out."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -89,15 +92,23 @@ def benchmark_cmd(
         models = None
     folder = out or (_paths.ped_home() / ("benchmark-quick" if quick else "benchmark"))
     t0 = time.perf_counter()
-    with progress_bar("benchmark", enabled=not (quiet or as_json), unit="models") as prog:
-        result = run_benchmark(
-            targets,
-            models,
-            config=config,
-            out=folder,
-            progress=prog,
-            log=None if (quiet or as_json) else (lambda line: err_console.print(line)),
-        )
+    if render_only:
+        from ..benchmark import BenchmarkResult, read_records
+
+        key = config.key()
+        stored = read_records(folder / "records.jsonl").values()
+        recs = [r for r in stored if r["config_key"] == key and r["target"] in targets]
+        result = BenchmarkResult(config, recs)
+    else:
+        with progress_bar("benchmark", enabled=not (quiet or as_json), unit="models") as prog:
+            result = run_benchmark(
+                targets,
+                models,
+                config=config,
+                out=folder,
+                progress=prog,
+                log=None if (quiet or as_json) else (lambda line: err_console.print(line)),
+            )
     if not result.records:
         raise ValueError(
             "No model of the benchmark's modalities is installed for these targets; "
