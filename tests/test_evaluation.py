@@ -73,3 +73,19 @@ def test_bootstrap_interval_contains_estimate_and_is_reproducible():
     assert -1 <= ci2.low <= ci2.high <= 1
     with pytest.raises(ValueError, match=r"Unknown metric 'tau'"):
         ev.bootstrap_ci(scores, truth, "tau")
+
+
+def test_bootstrap_replicates_pair_on_the_same_draws():
+    rng = np.random.default_rng(0)
+    T = np.array([[60.0, 70, 80, 90, 95]] * 3) + rng.normal(0, 0.3, (3, 5))
+    good = ev.bootstrap_replicates(T / 10, T, n_boot=300)
+    bad = ev.bootstrap_replicates(-T, T, n_boot=300)
+    ok = np.isfinite(good)
+    assert ok.sum() > 200 and np.array_equal(ok, np.isfinite(bad))
+    # a perfect and a reversed score on the same resamples: paired difference 2 everywhere
+    np.testing.assert_allclose((good - bad)[ok], 2.0)
+    lo, hi = ev.percentile_interval(good)
+    assert lo <= hi <= 1.0 + 1e-12
+    assert np.isnan(ev.percentile_interval(np.full(4, np.nan))).all()
+    with pytest.raises(ValueError, match="same shape"):
+        ev.bootstrap_replicates(T, T[:, :3])

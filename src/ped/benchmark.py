@@ -36,6 +36,7 @@ import numpy as np
 
 from . import evaluation as ev
 from .dynamics import ReferenceStats
+from .report import short_name
 from .scoring import list_scores, score_many
 
 __all__ = [
@@ -208,7 +209,13 @@ def _score_seed(
     refs: Mapping[str, ReferenceStats],
     plan: Sequence[tuple[str, str, float | None, str | None]],
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Every score of the plan on one training part; shared statistics per reference group."""
+    """Every score of the plan on one training part.
+
+    The scores of one (nsigma, reference) group are computed by one `score_many` call, so
+    they share the class statistics and the PED simulation; each gets an equal share of the
+    group's time. A group that raises is retried score by score, so one undefined score
+    (NaN) does not take the others with it.
+    """
     values: dict[str, float] = {}
     seconds: dict[str, float] = {}
     groups: dict[tuple[float | None, str | None], list[tuple[str, str]]] = {}
@@ -216,27 +223,29 @@ def _score_seed(
         groups.setdefault((s, r), []).append((table, name))
     for (s, r), items in groups.items():
         names = [n for _, n in items]
-        params: dict[str, dict[str, Any]] = {}
-        for n in names:
-            if n.startswith("ped+"):
-                params.setdefault(n, {})["nsigma"] = s
-            if n in ("nleep", "ped+nleep"):
-                params.setdefault(n, {})["random_state"] = 0
+        params = {n: {"nsigma": s} for n in names if n.startswith("ped+")}
+        reference = refs[r] if r is not None else None
+
+        def run(subset: list[str], params=params, reference=reference) -> dict[str, float]:
+            sub = {n: params[n] for n in subset if n in params}
+            return score_many(
+                subset, X, y, source_probs=probs, reference=reference, params=sub or None
+            )
+
+        t0 = time.perf_counter()
+        try:
+            got = run(names)
+        except (ValueError, np.linalg.LinAlgError):
+            got = {}
+            for n in names:
+                try:
+                    got.update(run([n]))
+                except (ValueError, np.linalg.LinAlgError):
+                    got[n] = float("nan")
+        share = (time.perf_counter() - t0) / len(names)
         for table, n in items:
-            t0 = time.perf_counter()
-            try:
-                v = score_many(
-                    [n],
-                    X,
-                    y,
-                    source_probs=probs,
-                    reference=refs[r] if r is not None else None,
-                    params={n: params[n]} if n in params else None,
-                )[n]
-            except (ValueError, np.linalg.LinAlgError):
-                v = float("nan")
-            values[table] = float(v)
-            seconds[table] = time.perf_counter() - t0
+            values[table] = float(got[n])
+            seconds[table] = share
     return values, seconds
 
 
@@ -306,14 +315,14 @@ class BenchmarkResult:
             S = np.array([v for _, v, _ in rows]).T  # (seeds, models)
             T = np.array([t for _, _, t in rows]).T
             x, y = S.mean(axis=0), T.mean(axis=0)
-            reps = _bootstrap_replicates(S, T, n_boot=n_boot)
+            reps = ev.bootstrap_replicates(S, T, n_boot=n_boot)
             replicates[name] = (models, reps)
             per_seed = [ev.weighted_tau(S[k], T[k]) for k in range(S.shape[0])]
             vals = dict(zip(models, x.tolist()))
             out[name] = {
                 "n_models": len(models),
                 "weighted_tau": ev.weighted_tau(x, y),
-                "ci": _interval(reps),
+                "ci": ev.percentile_interval(reps),
                 "seed_mean": float(np.mean(per_seed)),
                 "seed_sd": float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0,
                 "kendall_tau": ev.kendall_tau(x, y),
@@ -330,7 +339,7 @@ class BenchmarkResult:
             base = name[4:].split("[")[0] if name.startswith("ped+") else None
             if base in replicates and replicates[base][0] == replicates[name][0]:
                 row["delta"] = row["weighted_tau"] - out[base]["weighted_tau"]
-                row["delta_ci"] = _interval(replicates[name][1] - replicates[base][1])
+                row["delta_ci"] = ev.percentile_interval(replicates[name][1] - replicates[base][1])
         return out
 
     def to_dict(self, *, n_boot: int = 1000) -> dict[str, Any]:
@@ -355,35 +364,6 @@ class BenchmarkResult:
             },
             "records": self.records,
         }
-
-
-def _bootstrap_replicates(S: np.ndarray, T: np.ndarray, *, n_boot: int) -> np.ndarray:
-    """Weighted tau of ``n_boot`` resamples of the models and, per model, a seed.
-
-    The draws depend only on the shape, so two scores over the same models get the same
-    resamples (paired differences). Replicates where tau is undefined are NaN.
-    """
-    rng = np.random.default_rng(0)
-    n_seeds, n = S.shape
-    vals = np.full(n_boot, np.nan)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        k = rng.integers(0, n_seeds, n)
-        if np.unique(idx).size < 3:
-            continue
-        xs, ys = S[k, idx], T[k, idx]
-        if np.ptp(xs) == 0 or np.ptp(ys) == 0:
-            continue
-        vals[b] = ev.weighted_tau(xs, ys)
-    return vals
-
-
-def _interval(vals: np.ndarray, level: float = 0.95) -> list[float]:
-    vals = vals[np.isfinite(vals)]
-    if vals.size == 0:
-        return [float("nan"), float("nan")]
-    lo, hi = np.quantile(vals, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return [float(lo), float(hi)]
 
 
 def read_records(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -543,11 +523,6 @@ def run_benchmark(
 # Tables and plots
 
 
-def _short(model: str) -> str:
-    name = model.split(":", 1)[1] if ":" in model else model
-    return name.split("?", 1)[0]
-
-
 def _f(v: Any, digits: int = 3) -> str:
     return "–" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
 
@@ -666,23 +641,23 @@ def render_markdown(summary: Mapping[str, Any], plots: Mapping[str, str] | None 
         for name, s in t["scores"].items():
             flags = []
             if s["saturated"]:
-                flags.append(f"saturated: {', '.join(_short(m) for m in s['saturated'])}")
+                flags.append(f"saturated: {', '.join(short_name(m) for m in s['saturated'])}")
             if s["ties"]:
                 flags.append(
-                    "ties: " + "; ".join("=".join(_short(m) for m in g) for g in s["ties"])
+                    "ties: " + "; ".join("=".join(short_name(m) for m in g) for g in s["ties"])
                 )
             lines.append(
                 f"| {name} | {s['n_models']} | {_f(s['weighted_tau'])} [{_f(s['ci'][0])}, "
                 f"{_f(s['ci'][1])}] | {_f(s['seed_mean'])} ± {_f(s['seed_sd'])} | "
                 f"{_f(s['kendall_tau'])} | {_f(s['pearson'])} | {_f(s['rel@1'])} | "
-                f"{_f(s['rel@3'])} | {_short(s['best'])} | {' '.join(flags)} |"
+                f"{_f(s['rel@3'])} | {short_name(s['best'])} | {' '.join(flags)} |"
             )
         lines += ["", f"Ground truth on {target} (linear probe, test accuracy %):", ""]
         lines += ["| model | dim | mean | s.e. | seeds |", "|---|---|---|---|---|"]
         dims = {r["model"]: r["n_features"] for r in summary["records"] if r["target"] == target}
         for m, g in sorted(truth.items(), key=lambda kv: -kv[1]["mean"]):
             lines.append(
-                f"| {_short(m)} | {dims.get(m, '')} | {g['mean']:.2f} | {_f(g['se'], 2)} | "
+                f"| {short_name(m)} | {dims.get(m, '')} | {g['mean']:.2f} | {_f(g['se'], 2)} | "
                 f"{', '.join(f'{a:.2f}' for a in g['seeds'])} |"
             )
         lines.append("")
@@ -705,7 +680,7 @@ def plot_truth(summary: Mapping[str, Any], target: str, path: str | Path) -> Pat
     means = [g["mean"] for _, g in items]
     ses = [0 if not math.isfinite(g["se"]) else g["se"] for _, g in items]
     ax.barh(ys, means, xerr=ses, color="tab:blue", alpha=0.8, capsize=2)
-    ax.set_yticks(ys, [_short(m) for m, _ in items], fontsize=7)
+    ax.set_yticks(ys, [short_name(m) for m, _ in items], fontsize=7)
     lo = min(means) - 5
     ax.set_xlim(max(0, lo), min(100, max(means) + 3))
     ax.set_xlabel("linear-probe test accuracy (%), ± s.e. over seeds")
@@ -734,7 +709,7 @@ def plot_scatter(summary: Mapping[str, Any], target: str, base: str, path: str |
         xs = [vals[m] for m in models]
         ys = [t["truth"][m]["mean"] for m in models]
         ax.scatter(xs, ys, color="tab:orange" if name.startswith("ped+") else "tab:blue", s=14)
-        _label_points(ax, [_short(m) for m in models], xs, ys)
+        _label_points(ax, [short_name(m) for m in models], xs, ys)
         ax.set_title(f"{name}: weighted τ = {t['scores'][name]['weighted_tau']:.3f}", fontsize=9)
         ax.set_xlabel("score (mean over seeds)")
         ax.set_ylabel("linear-probe accuracy (%)")

@@ -25,6 +25,8 @@ __all__ = [
     "recall_at_k",
     "bootstrap_ci",
     "BootstrapCI",
+    "bootstrap_replicates",
+    "percentile_interval",
     "METRICS",
 ]
 
@@ -242,3 +244,66 @@ def bootstrap_ci(
         return BootstrapCI(est, float("nan"), float("nan"), level, n_boot, 0)
     lo, hi = np.quantile(vals, [(1 - level) / 2, 1 - (1 - level) / 2])
     return BootstrapCI(est, float(lo), float(hi), level, n_boot, len(vals))
+
+
+def bootstrap_replicates(
+    score_samples: np.ndarray,
+    truth_samples: np.ndarray,
+    metric: str | Callable[[np.ndarray, np.ndarray], float] = "weighted_tau",
+    *,
+    n_boot: int = 1000,
+    random_state: int | None = 0,
+) -> np.ndarray:
+    """A metric on resamples of the models and, per model, of one seed of scores and truth.
+
+    Unlike `bootstrap_ci` (one score per model), the score is also measured per seed (on that
+    seed's data), and each replicate takes the score and the truth of the *same* seed. The
+    draws depend only on the shape and ``random_state``, so two scores over the same models
+    get the same resamples and their replicates can be subtracted (a paired difference).
+
+    Parameters
+    ----------
+    score_samples, truth_samples : ndarray of shape (n_seeds, n_models)
+    metric : str or callable, default="weighted_tau"
+    n_boot : int, default=1000
+    random_state : int or None, default=0
+
+    Returns
+    -------
+    ndarray of shape (n_boot,)
+        The metric per replicate; NaN where it is undefined (fewer than 3 distinct models,
+        or a constant score or truth).
+    """
+    S = np.asarray(score_samples, dtype=np.float64)
+    T = np.asarray(truth_samples, dtype=np.float64)
+    if S.ndim != 2 or S.shape != T.shape:
+        raise ValueError(
+            f"Expected score and truth samples of the same shape (n_seeds, n_models), got "
+            f"{S.shape} and {T.shape}."
+        )
+    fn = METRICS[metric] if isinstance(metric, str) else metric
+    n_boot = check_int(n_boot, "n_boot", minimum=1)
+    rng = np.random.default_rng(random_state)
+    n_seeds, n = S.shape
+    vals = np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        k = rng.integers(0, n_seeds, n)
+        if np.unique(idx).size < 3:
+            continue
+        xs, ys = S[k, idx], T[k, idx]
+        if np.ptp(xs) == 0 or np.ptp(ys) == 0:
+            continue
+        with np.errstate(all="ignore"):
+            vals[b] = fn(xs, ys)
+    return vals
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> list[float]:
+    """``[low, high]`` percentile interval of the finite replicates (NaN, NaN if none)."""
+    vals = np.asarray(replicates, dtype=np.float64)
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return [float("nan"), float("nan")]
+    lo, hi = np.quantile(vals, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return [float(lo), float(hi)]

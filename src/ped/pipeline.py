@@ -44,8 +44,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[..., None]
 
 #: The scores `rank` computes unless told otherwise, chosen on the zoo benchmark
-#: (docs/benchmarks.md): PARC, the best predictor there (mean weighted tau 0.84 over the two
-#: image targets), orders the table; GBC is the runner-up; LogME is the paper's main score;
+#: (docs/benchmarks.md): PARC, the best predictor there (highest mean weighted tau over the
+#: two image targets), orders the table; GBC is the runner-up; LogME is the paper's main score;
 #: the PED versions show whether moving the classes apart changes the order.
 DEFAULT_SCORES: tuple[str, ...] = (
     "parc",

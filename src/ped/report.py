@@ -354,8 +354,8 @@ def _pyplot():
     return plt
 
 
-def _short(model: str) -> str:
-    """A model's name for plots: without the ``kind:`` prefix and ``?image_size=`` option."""
+def short_name(model: str) -> str:
+    """A model's name for plots and tables: without the ``kind:`` prefix and ``?`` options."""
     name = model.split(":", 1)[1] if ":" in model else model
     return name.split("?", 1)[0]
 
@@ -411,7 +411,7 @@ def plot_score_vs_truth(evaluation: Evaluation, path: str | Path) -> Path:
             xs = [row.values[m] for m in row.models]
             ys = [evaluation.truth[m] for m in row.models]
             ax.scatter(xs, ys, color="tab:orange" if name.startswith("ped+") else "tab:blue")
-            _label_points(ax, [_short(m) for m in row.models], xs, ys)
+            _label_points(ax, [short_name(m) for m in row.models], xs, ys)
             wt = row.metrics[HEADLINE]
             ax.set_title(f"{name}   weighted τ = {wt:.3f}", fontsize=10)
             ax.set_xlabel(f"{name} score")
@@ -452,7 +452,7 @@ def plot_dynamics(simulations: Mapping[str, Any], path: str | Path, *, title: st
             np.arange(1, e_line.shape[0] + 1),
             e_line / max(e_line[0], 1e-300),
             marker="o",
-            label=f"{_short(model)} ({sim.n_steps} steps)",
+            label=f"{short_name(model)} ({sim.n_steps} steps)",
         )
         ax_p.plot(steps, disp, marker="o", color=line.get_color())
         if sim.n_steps < disp.shape[0]:  # the rejected step
@@ -552,7 +552,7 @@ def plot_ranking(ranking: Any, path: str | Path) -> Path:
         vals = [ranking.values[score][m] for m in order]
         unsure = {m for g in ranking.ties(score) for m in g} | set(ranking.saturated(score))
         colours = ["tab:orange" if score.startswith("ped+") else "tab:blue" for _ in order]
-        bars = ax.barh([_short(m) for m in order], vals, color=colours)
+        bars = ax.barh([short_name(m) for m in order], vals, color=colours)
         for bar, m in zip(bars, order):
             if m in unsure:
                 bar.set_hatch("//")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import PedError
+from ..report import short_name
 from ._common import console, err_console, print_json, progress_bar, titled_table
 
 app = typer.Typer()
@@ -51,11 +52,6 @@ def _fmt(v: Any, digits: int = 4) -> str:
     if not math.isfinite(v):
         return "–"
     return f"{v:.{digits}g}"
-
-
-def _short(model: str) -> str:
-    name = model.split(":", 1)[1] if ":" in model else model
-    return name.split("?", 1)[0]
 
 
 def _warn(lines: list[str], *, to_stderr: bool = False) -> None:
@@ -243,10 +239,10 @@ def resolve_truth(db: Any, dataset: str, truth: str | None) -> tuple[str, dict[s
 
 def _align(scores: dict[str, dict[str, float]], truth: Mapping[str, float]) -> dict:
     """Rename scored models to the ground truth's names where only the prefix differs."""
-    short = {_short(m): m for m in truth}
+    short = {short_name(m): m for m in truth}
     out = {}
     for s, vals in scores.items():
-        out[s] = {(m if m in truth else short.get(_short(m), m)): v for m, v in vals.items()}
+        out[s] = {(m if m in truth else short.get(short_name(m), m)): v for m, v in vals.items()}
     return out
 
 
