@@ -28,6 +28,11 @@ CASES = sorted(k for k in EXPECTED if not k.startswith("_"))
 
 SCORE_RTOL = 1e-6
 GBC_RTOL = 1e-4  # the official GBC computes in float32
+# The official PARC ranks the round-off of its label RDM (see ped.scores.parc), and that
+# round-off follows the BLAS thread count: on relu_mid the same code gives 20.056604 with two
+# OpenBLAS threads and 20.056641 with one (1.8e-6 relative). The exact label RDM moves the
+# score by 0.08 there, so 1e-5 still tells the faithful computation from the exact one.
+PARC_RTOL = 1e-5
 FEATURES_RTOL = 1e-7
 RANK_RTOL = 1e-9
 
@@ -94,7 +99,7 @@ def test_score_parity(case, key):
         assert f"{key}_reference_error" in EXPECTED[case]["expected"]
         assert math.isfinite(value), f"{case} {key}: {value}"
         return
-    rtol = GBC_RTOL if "gbc" in key else SCORE_RTOL
+    rtol = GBC_RTOL if "gbc" in key else PARC_RTOL if "parc" in key else SCORE_RTOL
     assert value == pytest.approx(expected, rel=rtol, abs=0.0), f"{case} {key}"
 
 

@@ -37,9 +37,22 @@ import scipy.sparse as sp
 
 from ._validation import Labels
 
-__all__ = ["ClassStats", "check_device"]
+__all__ = ["ClassStats", "add_rows", "check_device"]
 
 _BLOCK_BYTES = 64 * 2**20  # rows are upcast to float64 in blocks of about this size
+_GATHER_ROWS = 512  # rows of a per-class table gathered at a time (see add_rows)
+
+
+def add_rows(block: np.ndarray, table: np.ndarray, codes: np.ndarray, sign: float = 1.0) -> None:
+    """``block += sign * table[codes]`` in place, gathering a few hundred rows of the table at a
+    time so that no second array of the block's size is made."""
+    for start in range(0, block.shape[0], _GATHER_ROWS):
+        part = slice(start, start + _GATHER_ROWS)
+        rows = table[codes[part]]
+        if sign < 0:
+            block[part] -= rows
+        else:
+            block[part] += rows
 
 
 def check_device(device: Any) -> Any:
@@ -148,7 +161,7 @@ class ClassStats:
         for rows in self._slices():
             block = np.array(self.X[rows], dtype=np.float64)
             if self.offsets is not None:
-                block += self.offsets[self.codes[rows]]
+                add_rows(block, self.offsets, self.codes[rows])
             yield rows, block
 
     def features(self) -> np.ndarray:
@@ -208,7 +221,7 @@ class ClassStats:
         G = np.zeros((D, D)) if gram else None
         for rows in self._slices():
             z = np.array(self.X[rows], dtype=np.float64)
-            z -= K[self.codes[rows]]
+            add_rows(z, K, self.codes[rows], -1.0)
             if gram:
                 G += z.T @ z  # symmetric rank-k update (numpy calls syrk for z.T @ z)
             if moments:
@@ -416,7 +429,7 @@ class ClassStats:
         s2 = np.zeros((C, D))
         for rows in root._slices():
             z = np.array(root.X[rows], dtype=np.float64)
-            z -= K[root.codes[rows]]
+            add_rows(z, K, root.codes[rows], -1.0)
             z *= w[rows, None]
             G += z.T @ z
             s1 += root._onehot(rows) @ z

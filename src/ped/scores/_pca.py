@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._stats import ClassStats
+from .._stats import ClassStats, add_rows
 from ._linalg import sym_eigh
 
 __all__ = ["covariance_pca", "pca_project", "flip_signs", "class_moments"]
@@ -81,7 +81,7 @@ def class_moments(
     Zs = Z[order]
     starts = np.concatenate([[0], np.cumsum(counts[:-1])]).astype(np.intp)
     means = np.add.reduceat(Zs, starts, axis=0) / counts[:, None]
-    Zs -= means[codes[order]]
+    add_rows(Zs, means, codes[order], -1.0)
     Zs *= Zs
     variances = np.add.reduceat(Zs, starts, axis=0) / counts[:, None]
     return means, variances

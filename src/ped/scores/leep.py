@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._stats import ClassStats
 from .._validation import Labels, check_bool
@@ -35,24 +36,22 @@ def expected_empirical_prediction(
     ndarray of shape (n_samples,)
         :math:`p_i`, in (0, 1].
     """
-    N = probs.shape[0]
-    joint = np.zeros((n_classes, probs.shape[1]))
-    _class_sums(joint, probs, codes)
-    joint /= N
+    N, n_sources = probs.shape
+    # P(y, z): a sparse one-hot product, no copy of the (n_samples, n_sources) matrix.
+    onehot = sp.csr_array((np.full(N, 1.0 / N), (codes, np.arange(N))), shape=(n_classes, N))
+    joint = np.asarray(onehot @ probs, dtype=np.float64)
     pz = joint.sum(axis=0)
     # A source class no sample puts weight on contributes nothing (theta_z = 0 everywhere);
     # the official code divides 0 by 0 there.
     cond = np.divide(joint, pz, out=np.zeros_like(joint), where=pz > 0)  # P(y | z)
-    # p_i = theta(x_i) . P(y_i | .), without forming the (n_samples, n_classes) product.
-    return np.einsum("ij,ij->i", probs, cond[codes])
-
-
-def _class_sums(out: np.ndarray, probs: np.ndarray, codes: np.ndarray) -> None:
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=out.shape[0])
-    starts = np.concatenate([[0], np.cumsum(counts[:-1])]).astype(np.intp)
-    sums = np.add.reduceat(probs[order], starts, axis=0)
-    out[counts > 0] = sums[counts > 0]
+    # p_i = theta(x_i) . P(y_i | .), in row blocks of about 32 MB so that the gathered rows
+    # cond[codes] never exist at full size.
+    out = np.empty(N)
+    step = max(1, (32 * 2**20) // (8 * max(1, n_sources)))
+    for start in range(0, N, step):
+        rows = slice(start, min(start + step, N))
+        out[rows] = np.einsum("ij,ij->i", probs[rows], cond[codes[rows]])
+    return out
 
 
 @register(

@@ -23,34 +23,34 @@ def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
 
 def _class_groups(stats: ClassStats):
     """Yield ``{class: rows}`` for groups of classes, the rows centred on the global mean
-    (float64), reading the samples once per group through `ClassStats.iter_blocks`."""
+    (float64). A group holds at most about ``_GROUP_BYTES`` of rows; each class is gathered
+    straight from the features into its float64 array, a few hundred rows at a time, so the
+    group is the only copy of those samples."""
     counts = stats.counts
     budget = max(1, _GROUP_BYTES // (8 * stats.n_features))
-    group: list[int] = []
+    groups: list[list[int]] = [[]]
     size = 0
-    groups = []
     for c in range(stats.n_classes):
-        if group and size + counts[c] > budget:
-            groups.append(group)
-            group, size = [], 0
-        group.append(c)
+        if groups[-1] and size + counts[c] > budget:
+            groups.append([])
+            size = 0
+        groups[-1].append(c)
         size += int(counts[c])
-    if group:
-        groups.append(group)
+    root = stats.root
+    order = np.argsort(stats.codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
     mean = stats.mean
     for classes in groups:
-        parts: dict[int, list[np.ndarray]] = {c: [] for c in classes}
-        wanted = np.zeros(stats.n_classes, dtype=bool)
-        wanted[classes] = True
-        for rows, block in stats.iter_blocks():
-            codes = stats.codes[rows]
-            sel = wanted[codes]
-            if not sel.any():
-                continue
-            sub, sub_codes = block[sel], codes[sel]
-            for c in np.unique(sub_codes):
-                parts[int(c)].append(sub[sub_codes == c])
-        yield {c: np.concatenate(parts[c]) - mean for c in classes}
+        out = {}
+        for c in classes:
+            members = order[starts[c] : starts[c + 1]]
+            Zc = np.empty((members.shape[0], stats.n_features))
+            for lo in range(0, members.shape[0], 512):
+                Zc[lo : lo + 512] = root.X[members[lo : lo + 512]]
+            # A rigid translation moves every row of the class by offsets[c].
+            Zc -= mean if stats.offsets is None else mean - stats.offsets[c]
+            out[c] = Zc
+        yield out
 
 
 @register(
