@@ -163,7 +163,15 @@ def main(argv=None):
     paths = [Path(p) for p in args]
     if not paths:
         raise SystemExit(__doc__)
-    text = "\n".join(render(json.loads(p.read_text()), p.name) for p in paths)
+    docs = []
+    for p in paths:
+        doc = json.loads(p.read_text())
+        if not isinstance(doc.get("machine"), dict) or "floor" not in doc:
+            # Another benchmark's results (bench_extract.py), matched by a glob.
+            print(f"render.py: {p} is not a bench_scores.py result; skipped", file=sys.stderr)
+            continue
+        docs.append(render(doc, p.name))
+    text = "\n".join(docs)
     if target is None:
         print(text)
         return
