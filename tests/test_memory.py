@@ -15,7 +15,6 @@ from blobs_helper import make_blobs
 
 import ped
 import ped._stats
-import ped.scores.transrate
 
 N_PER_CLASS, N_CLASSES, DIM = 800, 10, 512
 COPY = N_PER_CLASS * N_CLASSES * DIM * 8  # bytes of one float64 N x D copy
@@ -61,7 +60,6 @@ def test_blockwise_scores_never_expand_the_features(name, data, monkeypatch):
     # Blocks of 1 MB: a float64 copy of the features (33 MB) can only appear if a score forms
     # it. What remains is a few D x D matrices (2 MB each) and N x 64 projections (4 MB).
     monkeypatch.setattr(ped._stats, "_BLOCK_BYTES", 2**20)
-    monkeypatch.setattr(ped.scores.transrate, "_GROUP_BYTES", 2**20)
     X, y, ref = data
     peak = _peak(name, X, y, ref)
     assert peak < COPY, f"{name}: peak {peak / COPY:.2f} float64 copies of the features"

@@ -5,7 +5,6 @@ import pytest
 from _helpers import blobs, moved
 
 import ped
-import ped.scores.transrate as transrate_module
 
 
 def coding_rate(Z, eps=1e-4):
@@ -39,9 +38,11 @@ def test_fewer_samples_than_features_and_singletons():
     assert ped.score("transrate", X, y) == pytest.approx(direct_transrate(X, y), rel=1e-9)
 
 
-def test_class_groups_over_several_passes(monkeypatch):
-    X, y = blobs(dim=20, n_classes=6)
-    monkeypatch.setattr(transrate_module, "_GROUP_BYTES", 8 * 20 * 45)  # ~1 class per pass
+def test_classes_larger_than_one_gathered_chunk():
+    # Classes of ~650 interleaved rows are gathered in chunks of 512.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1300, 8)) + 3.0 * rng.integers(0, 2, 1300)[:, None]
+    y = rng.integers(0, 2, 1300)
     assert ped.score("transrate", X, y) == pytest.approx(direct_transrate(X, y), rel=1e-9)
 
 

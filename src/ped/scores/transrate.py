@@ -11,8 +11,6 @@ from ._registry import register
 
 __all__ = ["transrate", "coding_rate"]
 
-_GROUP_BYTES = 128 * 2**20  # class rows gathered per pass over the samples
-
 
 def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
     r""":math:`\tfrac12\log\det(I + \tfrac{1}{n\epsilon} G)` of a PSD Gram (or scatter)
@@ -21,36 +19,22 @@ def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
     return 0.5 * float(np.sum(np.log1p(np.clip(e, 0.0, None) / (n * eps))))
 
 
-def _class_groups(stats: ClassStats):
-    """Yield ``{class: rows}`` for groups of classes, the rows centred on the global mean
-    (float64). A group holds at most about ``_GROUP_BYTES`` of rows; each class is gathered
-    straight from the features into its float64 array, a few hundred rows at a time, so the
-    group is the only copy of those samples."""
-    counts = stats.counts
-    budget = max(1, _GROUP_BYTES // (8 * stats.n_features))
-    groups: list[list[int]] = [[]]
-    size = 0
-    for c in range(stats.n_classes):
-        if groups[-1] and size + counts[c] > budget:
-            groups.append([])
-            size = 0
-        groups[-1].append(c)
-        size += int(counts[c])
+def _class_rows(stats: ClassStats):
+    """Yield the rows of every class in turn, centred on the global mean (float64), gathered
+    straight from the features a few hundred rows at a time: one class is the only copy of
+    the samples alive."""
     root = stats.root
     order = np.argsort(stats.codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)])
+    starts = np.concatenate([[0], np.cumsum(stats.counts)])
     mean = stats.mean
-    for classes in groups:
-        out = {}
-        for c in classes:
-            members = order[starts[c] : starts[c + 1]]
-            Zc = np.empty((members.shape[0], stats.n_features))
-            for lo in range(0, members.shape[0], 512):
-                Zc[lo : lo + 512] = root.X[members[lo : lo + 512]]
-            # A rigid translation moves every row of the class by offsets[c].
-            Zc -= mean if stats.offsets is None else mean - stats.offsets[c]
-            out[c] = Zc
-        yield out
+    for c in range(stats.n_classes):
+        members = order[starts[c] : starts[c + 1]]
+        Zc = np.empty((members.shape[0], stats.n_features))
+        for lo in range(0, members.shape[0], 512):
+            Zc[lo : lo + 512] = root.X[members[lo : lo + 512]]
+        # A rigid translation moves every row of the class by offsets[c].
+        Zc -= mean if stats.offsets is None else mean - stats.offsets[c]
+        yield Zc
 
 
 @register(
@@ -82,8 +66,8 @@ def transrate(
     :math:`n_c/N`). Higher is better.
 
     :math:`R(Z)` comes from the eigenvalues of the cached scatter matrix; each class rate from
-    the smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the class rows gathered in a
-    few passes over the samples (never a C x D x D array).
+    the smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
+    gathered from the samples (never a C x D x D array).
 
     Parameters
     ----------
@@ -106,9 +90,8 @@ def transrate(
     N = stats.n_samples
     total = coding_rate(stats.scatter, N, eps)
     within = 0.0
-    for group in _class_groups(stats):
-        for Zc in group.values():
-            n_c = Zc.shape[0]
-            G = Zc @ Zc.T if n_c < Zc.shape[1] else Zc.T @ Zc
-            within += coding_rate(G, n_c, eps)
+    for Zc in _class_rows(stats):
+        n_c = Zc.shape[0]
+        G = Zc @ Zc.T if n_c < Zc.shape[1] else Zc.T @ Zc
+        within += coding_rate(G, n_c, eps)
     return float(total - within / stats.n_classes)
