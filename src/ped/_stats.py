@@ -43,13 +43,15 @@ _BLOCK_BYTES = 64 * 2**20  # rows are upcast to float64 in blocks of about this 
 _GATHER_ROWS = 512  # rows of a per-class table gathered at a time (see add_rows)
 
 
-def add_rows(block: np.ndarray, table: np.ndarray, codes: np.ndarray, sign: float = 1.0) -> None:
-    """``block += sign * table[codes]`` in place, gathering a few hundred rows of the table at a
-    time so that no second array of the block's size is made."""
+def add_rows(
+    block: np.ndarray, table: np.ndarray, codes: np.ndarray, *, subtract: bool = False
+) -> None:
+    """``block += table[codes]`` (``-=`` with ``subtract``) in place, gathering a few hundred
+    rows of the table at a time so that no second array of the block's size is made."""
     for start in range(0, block.shape[0], _GATHER_ROWS):
         part = slice(start, start + _GATHER_ROWS)
         rows = table[codes[part]]
-        if sign < 0:
+        if subtract:
             block[part] -= rows
         else:
             block[part] += rows
@@ -221,7 +223,7 @@ class ClassStats:
         G = np.zeros((D, D)) if gram else None
         for rows in self._slices():
             z = np.array(self.X[rows], dtype=np.float64)
-            add_rows(z, K, self.codes[rows], -1.0)
+            add_rows(z, K, self.codes[rows], subtract=True)
             if gram:
                 G += z.T @ z  # symmetric rank-k update (numpy calls syrk for z.T @ z)
             if moments:
@@ -429,7 +431,7 @@ class ClassStats:
         s2 = np.zeros((C, D))
         for rows in root._slices():
             z = np.array(root.X[rows], dtype=np.float64)
-            add_rows(z, K, root.codes[rows], -1.0)
+            add_rows(z, K, root.codes[rows], subtract=True)
             z *= w[rows, None]
             G += z.T @ z
             s1 += root._onehot(rows) @ z

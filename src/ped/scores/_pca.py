@@ -81,7 +81,7 @@ def class_moments(
     Zs = Z[order]
     starts = np.concatenate([[0], np.cumsum(counts[:-1])]).astype(np.intp)
     means = np.add.reduceat(Zs, starts, axis=0) / counts[:, None]
-    add_rows(Zs, means, codes[order], -1.0)
+    add_rows(Zs, means, codes[order], subtract=True)
     Zs *= Zs
     variances = np.add.reduceat(Zs, starts, axis=0) / counts[:, None]
     return means, variances
