@@ -308,7 +308,11 @@ class BenchmarkResult:
                  [s["accuracy"] for s in r["seeds"]])
                 for r in recs
             ]  # fmt: skip
-            rows = [row for row in rows if all(math.isfinite(v) for v in row[1])]
+            # Sorted by model name, so that the bootstrap is a function of the records and not
+            # of the order they were written in (a resumed run appends).
+            rows = sorted(
+                (row for row in rows if all(math.isfinite(v) for v in row[1])), key=lambda r: r[0]
+            )
             if len(rows) < 3:
                 continue
             models = [m for m, _, _ in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,19 @@ def test_benchmark_unknown_target_is_one_line(tmp_path, monkeypatch, capsys):
     rc = main(["benchmark", "-t", "cifar10", "-q"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "Unknown benchmark target" in err
+
+
+def test_evaluation_does_not_depend_on_the_order_of_the_records():
+    # A resumed run appends its new (target, model) pairs; the intervals must not move.
+    shipped = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "records.jsonl"
+    recs = [json.loads(line) for line in shipped.read_text().splitlines() if line.strip()]
+    recs = [r for r in recs if r["target"] == "rotten-tomatoes"]
+    assert len(recs) == 4
+    forward = BenchmarkResult(BenchmarkConfig(), recs).evaluate("rotten-tomatoes", n_boot=200)
+    backward = BenchmarkResult(BenchmarkConfig(), recs[::-1]).evaluate(
+        "rotten-tomatoes", n_boot=200
+    )
+    assert forward.keys() == backward.keys()
+    for name, row in forward.items():
+        assert row["ci"] == backward[name]["ci"], name
+        assert row.get("delta_ci") == backward[name].get("delta_ci"), name
