@@ -170,3 +170,6 @@ def test_translated_stats_equal_recomputed_stats(seed, n_classes):
         )
     P = np.random.default_rng(1).normal(size=(6, 3))
     np.testing.assert_allclose(moved.project(P), direct.features() @ P, rtol=1e-10, atol=1e-10)
+    rows = np.random.default_rng(seed).permutation(X.shape[0])[: X.shape[0] // 2]
+    np.testing.assert_allclose(moved.gather(rows), direct.features()[rows], atol=1e-12)
+    np.testing.assert_array_equal(stats.gather(rows), X[rows])

@@ -40,7 +40,7 @@ from ._validation import Labels
 __all__ = ["ClassStats", "add_rows", "check_device"]
 
 _BLOCK_BYTES = 64 * 2**20  # rows are upcast to float64 in blocks of about this size
-_GATHER_ROWS = 512  # rows of a per-class table gathered at a time (see add_rows)
+_GATHER_ROWS = 512  # rows gathered at a time (add_rows, ClassStats.gather)
 
 
 def add_rows(
@@ -165,6 +165,19 @@ class ClassStats:
             if self.offsets is not None:
                 add_rows(block, self.offsets, self.codes[rows])
             yield rows, block
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        """The (translated) features of the samples ``rows`` as a new float64 array of shape
+        (len(rows), n_features), read a few hundred rows at a time (no other copy)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        X = self.root.X
+        out = np.empty((rows.shape[0], self.n_features))
+        for start in range(0, rows.shape[0], _GATHER_ROWS):
+            part = slice(start, start + _GATHER_ROWS)
+            out[part] = X[rows[part]]
+        if self.offsets is not None:
+            add_rows(out, self.offsets, self.codes[rows])
+        return out
 
     def features(self) -> np.ndarray:
         """The (translated) features as a new float64 array of shape (n_samples, n_features)."""

@@ -40,6 +40,7 @@ from .report import short_name
 from .scoring import list_scores, score_many
 
 __all__ = [
+    "load_result",
     "BenchmarkConfig",
     "BenchmarkResult",
     "TARGETS",
@@ -382,6 +383,19 @@ def read_records(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
                 continue  # a line cut by a crash
             done[(rec["config_key"], rec["target"], rec["spec"])] = rec
     return done
+
+
+def load_result(
+    out: str | Path, targets: Sequence[str], config: BenchmarkConfig | None = None
+) -> BenchmarkResult:
+    """The stored records of ``out/records.jsonl`` for these targets and this configuration,
+    without computing anything (``ped benchmark --render-only``)."""
+    config = config or BenchmarkConfig()
+    key = config.key()
+    stored = read_records(Path(out) / "records.jsonl").values()
+    return BenchmarkResult(
+        config, [r for r in stored if r["config_key"] == key and r["target"] in targets]
+    )
 
 
 def run_benchmark(

@@ -240,10 +240,8 @@ def bootstrap_ci(
         if np.isfinite(v):
             vals.append(v)
     est = float(fn(x, y))
-    if not vals:
-        return BootstrapCI(est, float("nan"), float("nan"), level, n_boot, 0)
-    lo, hi = np.quantile(vals, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return BootstrapCI(est, float(lo), float(hi), level, n_boot, len(vals))
+    lo, hi = percentile_interval(np.asarray(vals, dtype=np.float64), level)
+    return BootstrapCI(est, lo, hi, level, n_boot, len(vals))
 
 
 def bootstrap_replicates(

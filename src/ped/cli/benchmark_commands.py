@@ -93,12 +93,9 @@ def benchmark_cmd(
     folder = out or (_paths.ped_home() / ("benchmark-quick" if quick else "benchmark"))
     t0 = time.perf_counter()
     if render_only:
-        from ..benchmark import BenchmarkResult, read_records
+        from ..benchmark import load_result
 
-        key = config.key()
-        stored = read_records(folder / "records.jsonl").values()
-        recs = [r for r in stored if r["config_key"] == key and r["target"] in targets]
-        result = BenchmarkResult(config, recs)
+        result = load_result(folder, targets, config)
     else:
         with progress_bar("benchmark", enabled=not (quiet or as_json), unit="models") as prog:
             result = run_benchmark(

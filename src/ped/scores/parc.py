@@ -14,21 +14,6 @@ __all__ = ["parc", "parc_correlation"]
 _BLOCK_ELEMENTS = 1 << 22  # entries of one (rows x n) block of the RDM (32 MB in float64)
 
 
-def _gather(stats: ClassStats, rows: np.ndarray | None) -> np.ndarray:
-    """The (translated) features of the sorted sample indices ``rows`` (all when None), as a
-    new float64 array."""
-    if rows is None:
-        return stats.features()
-    out = np.empty((rows.shape[0], stats.n_features))
-    filled = 0
-    for sl, block in stats.iter_blocks():
-        lo, hi = np.searchsorted(rows, [sl.start, sl.stop])
-        if hi > lo:
-            out[filled : filled + hi - lo] = block[rows[lo:hi] - sl.start]
-            filled += hi - lo
-    return out
-
-
 def _randomized_pca(F: np.ndarray, n_components: int, random_state: int, n_iter: int) -> np.ndarray:
     """``PCA(n_components, svd_solver='randomized', random_state, iterated_power=n_iter)
     .fit_transform(F)`` of scikit-learn (Halko et al. range finder, 10 oversamples, no
@@ -290,7 +275,7 @@ def parc(
         codes = codes[rows]
         if rows.shape[0] < 2:
             return 0.0
-    F = _gather(stats, rows)
+    F = stats.features() if rows is None else stats.gather(rows)
     n = F.shape[0]
     k = 32 if ratio > 1 else int(D * ratio)
     k = max(1, min(k, n, D))

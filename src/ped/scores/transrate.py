@@ -21,19 +21,13 @@ def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
 
 def _class_rows(stats: ClassStats):
     """Yield the rows of every class in turn, centred on the global mean (float64), gathered
-    straight from the features a few hundred rows at a time: one class is the only copy of
-    the samples alive."""
-    root = stats.root
+    straight from the features (`ClassStats.gather`): one class is the only copy alive."""
     order = np.argsort(stats.codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(stats.counts)])
     mean = stats.mean
     for c in range(stats.n_classes):
-        members = order[starts[c] : starts[c + 1]]
-        Zc = np.empty((members.shape[0], stats.n_features))
-        for lo in range(0, members.shape[0], 512):
-            Zc[lo : lo + 512] = root.X[members[lo : lo + 512]]
-        # A rigid translation moves every row of the class by offsets[c].
-        Zc -= mean if stats.offsets is None else mean - stats.offsets[c]
+        Zc = stats.gather(order[starts[c] : starts[c + 1]])
+        Zc -= mean
         yield Zc
 
 
