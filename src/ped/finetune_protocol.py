@@ -1,0 +1,498 @@
+"""A fine-tuning ground truth that converges on this machine (issue 12).
+
+Every layer of a candidate network is trained together with a new linear head on the
+benchmark's own items: per target, the class-balanced pool of ``pool`` items that the zoo
+benchmark extracts features from; per seed, the benchmark's stratified split of that pool into
+``pool - n_test`` training items and ``n_test`` test items (`ped.benchmark.seed_split`); the
+training items are split again into a part to fit (``n_fit``) and ``n_val`` items that choose the
+learning rate. The benchmark's linear probe sees the same training items, so the two ground
+truths differ only in how the network is adapted.
+
+The protocol (each choice measured, see ``docs/benchmarks.md``):
+
+- SGD with Nesterov momentum 0.9, weight decay ``weight_decay``, batch ``batch_size``, a cosine
+  schedule over ``epochs`` epochs, one run per learning rate of ``lrs``;
+- no augmentation by default (the targets are 28-pixel grey images: ImageNet's random resized
+  crop and flip destroy them); ``augment="shift"`` moves each image by up to ``shift`` pixels,
+  ``augment="imagenet"`` uses the backbone's own training transform;
+- inputs at ``image_size`` pixels (64 by default: accuracy as at 96, a third of the time);
+- batch-norm layers train as usual, and each run is evaluated twice: with the running
+  statistics, and after recomputing them on the fitting items with the final weights
+  (``bn_eval``); the record keeps both, the summary uses ``bn_eval``;
+- the learning rate with the best validation accuracy is chosen (ties: the lower validation
+  loss); its test accuracy is the ground truth;
+- a run *levelled off* when its last epoch lowered the mean training loss by at most
+  ``level_tol`` of the whole run's drop; every curve is recorded.
+
+Each run fixes the number of torch threads (``threads``) and records it, so a run gives the
+same numbers wherever it runs with the same threads and device. Runs are appended to
+``records.jsonl`` one line per (target, model, seed, learning rate); an interrupted job resumes
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .benchmark import seed_split
+
+__all__ = [
+    "FinetuneConfig",
+    "load_records",
+    "pool_splits",
+    "prepare_pool",
+    "run_finetune_truth",
+    "summarise",
+    "train_point",
+]
+
+ProgressFn = Callable[..., None]
+AUGMENTS = ("none", "shift", "imagenet")
+BN_EVALS = ("running", "recompute")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Settings of the fine-tuning ground truth (every field enters the record key).
+
+    Attributes
+    ----------
+    pool, n_test : int
+        The benchmark's pool size and test items per seed (`ped.benchmark.BenchmarkConfig`).
+    n_val : int
+        Items of the training part held out to choose the learning rate.
+    lrs : tuple of float
+        Learning-rate grid.
+    epochs, batch_size : int
+        Passes over the fitting items, and batch size.
+    weight_decay : float
+        SGD weight decay.
+    image_size : int
+        Input side in pixels (networks with a fixed input size ignore it).
+    augment : {"none", "shift", "imagenet"}
+    shift : int
+        Largest shift in pixels for ``augment="shift"``.
+    bn_eval : {"running", "recompute"}
+        Batch-norm statistics the summary's accuracies use.
+    threads : int
+        torch threads of each run.
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    level_tol : float
+        A run levelled off when its last epoch's loss drop is at most this share of the run's.
+    """
+
+    pool: int = 3000
+    n_test: int = 2000
+    n_val: int = 200
+    lrs: tuple[float, ...] = (0.03, 0.01, 0.003)
+    epochs: int = 10
+    batch_size: int = 32
+    weight_decay: float = 1e-4
+    image_size: int = 64
+    augment: str = "none"
+    shift: int = 2
+    bn_eval: str = "recompute"
+    threads: int = 2
+    device: str = "cpu"
+    level_tol: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"Unknown augment {self.augment!r}; choose from {AUGMENTS}.")
+        if self.bn_eval not in BN_EVALS:
+            raise ValueError(f"Unknown bn_eval {self.bn_eval!r}; choose from {BN_EVALS}.")
+        ints = {"pool": self.pool, "n_test": self.n_test, "n_val": self.n_val,
+                "epochs": self.epochs, "batch_size": self.batch_size,
+                "image_size": self.image_size, "threads": self.threads}  # fmt: skip
+        for name, v in ints.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"Expected {name} to be a positive integer, got {v!r}.")
+        if self.pool - self.n_test - self.n_val < 2 * self.batch_size:
+            raise ValueError(
+                f"pool={self.pool} leaves fewer than two batches to fit after n_test="
+                f"{self.n_test} and n_val={self.n_val}."
+            )
+        if not self.lrs or any(not (math.isfinite(lr) and lr > 0) for lr in self.lrs):
+            raise ValueError(f"Expected positive finite learning rates, got {self.lrs!r}.")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"Expected weight_decay >= 0, got {self.weight_decay!r}.")
+        if not (0 < self.level_tol < 1):
+            raise ValueError(f"Expected 0 < level_tol < 1, got {self.level_tol!r}.")
+
+    def key(self) -> str:
+        """Hash of the settings that change a run's numbers (not ``bn_eval``, ``level_tol``)."""
+        d = asdict(self)
+        for k in ("bn_eval", "level_tol"):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pool_splits(
+    labels: np.ndarray, seed: int, config: FinetuneConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions in the pool of the (fit, val, test) items of one seed.
+
+    ``train, test = seed_split(labels, n_test, seed)`` is the benchmark's own split (its
+    linear probe is trained on ``train``); ``val`` is a stratified ``n_val`` of ``train``
+    drawn with seed ``seed + 1000``, as the probe's hold-out is.
+    """
+    train, test = seed_split(labels, config.n_test, seed)
+    fit, val = seed_split(labels[train], config.n_val, seed + 1000)
+    return train[fit], train[val], test
+
+
+def prepare_pool(backbone: Any, dataset: Any, pool: int) -> tuple[Any, np.ndarray]:
+    """The pool's items, preprocessed once by the backbone's eval transform.
+
+    Returns a ``(pool, ...)`` float tensor (or a list of items for ``augment="imagenet"``
+    callers to transform themselves) and the ``(pool,)`` int64 labels, in the benchmark's order
+    (the first ``pool`` items of `ped.data.balanced_order`).
+    """
+    import torch
+
+    from .data import balanced_order
+
+    order = balanced_order(dataset.labels)[:pool]
+    view = dataset.subset(order, split=dataset.split)
+    labels = np.asarray(view.labels, dtype=np.int64)
+    items = [backbone.transform(view[i][0]) for i in range(len(view))]
+    return torch.stack([torch.as_tensor(x) for x in items]), labels
+
+
+def _shift(batch: Any, shift: int, generator: Any) -> Any:
+    """Move each image by up to ``shift`` pixels (zero padding), seeded."""
+    import torch
+
+    n, _, h, w = batch.shape
+    padded = torch.nn.functional.pad(batch, (shift, shift, shift, shift))
+    offs = torch.randint(0, 2 * shift + 1, (n, 2), generator=generator)
+    return torch.stack(
+        [padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offs.tolist())]
+    )
+
+
+def _evaluate(net: Any, x: Any, y: np.ndarray, batch_size: int, device: str) -> tuple[float, float]:
+    """(accuracy in percent, mean cross-entropy) of ``net`` in eval mode."""
+    import torch
+
+    net.eval()
+    correct, loss = 0, 0.0
+    with torch.no_grad():
+        for s in range(0, len(y), batch_size):
+            logits = net(x[s : s + batch_size].to(device)).float()
+            target = torch.as_tensor(y[s : s + batch_size], device=device)
+            loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+            correct += int((logits.argmax(1) == target).sum())
+    return 100.0 * correct / len(y), loss / len(y)
+
+
+def _recompute_bn(net: Any, x: Any, batch_size: int, device: str) -> bool:
+    """Replace every batch-norm layer's running statistics by their mean over ``x``.
+
+    Returns False (and changes nothing) when the network has no batch-norm layer.
+    """
+    import torch
+
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return False
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    net.train()
+    with torch.no_grad():
+        for s in range(0, x.shape[0], batch_size):
+            net(x[s : s + batch_size].to(device))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    net.eval()
+    return True
+
+
+class _Net:
+    """Backbone module + a new linear head (a factory, so torch loads only when used)."""
+
+    @staticmethod
+    def build(module: Any, feature_dim: int, num_classes: int) -> Any:
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.backbone = copy.deepcopy(module)
+                self.head = torch.nn.Linear(int(feature_dim), int(num_classes))
+
+            def forward(self, x: Any) -> Any:
+                return self.head(self.backbone(x).flatten(1))
+
+        return Net()
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(n)
+    out = [order[s : s + batch_size] for s in range(0, n, batch_size)]
+    if len(out) > 1 and out[-1].size == 1:  # a batch of one breaks batch-norm in train mode
+        out.pop()
+    return out
+
+
+def train_point(
+    backbone: Any,
+    x: Any,
+    y: np.ndarray,
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    lr: float,
+    seed: int,
+    config: FinetuneConfig,
+    items: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune ``backbone.module`` + a linear head at one learning rate; measure it.
+
+    Parameters
+    ----------
+    backbone : Backbone
+        Needs a trainable ``module`` mapping a batch of ``x`` rows to ``(B, feature_dim)``.
+    x : torch.Tensor of shape (pool, ...)
+        The pool, preprocessed (`prepare_pool`).
+    y : ndarray of shape (pool,)
+        Labels ``0 .. C-1``.
+    splits : (fit, val, test) position arrays
+        From `pool_splits`.
+    lr : float
+    seed : int
+        Seeds the head's initialisation, the batch order and the shifts.
+    config : FinetuneConfig
+    items : sequence, optional
+        The raw pool items, needed only for ``augment="imagenet"``.
+
+    Returns
+    -------
+    dict
+        ``curve`` (per epoch: train loss and accuracy, val accuracy and loss), the final
+        ``val_acc``/``test_acc`` with running and with recomputed batch-norm statistics,
+        ``levelled``, ``seconds``, ``threads``.
+    """
+    import torch
+
+    fit, val, test = splits
+    device = config.device
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    t0 = time.perf_counter()
+    try:
+        torch.manual_seed(seed)
+        net = _Net.build(backbone.module, backbone.feature_dim, int(y.max()) + 1).to(device)
+        for p in net.parameters():
+            p.requires_grad_(True)
+        params = [p for p in net.parameters() if p.requires_grad]
+        opt = torch.optim.SGD(
+            params, lr=lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
+        )
+        rng = np.random.default_rng(seed)
+        steps = config.epochs * len(_batches(fit.size, config.batch_size, np.random.default_rng(0)))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        gen = torch.Generator().manual_seed(seed)
+        curve = []
+        for epoch in range(config.epochs):
+            tr_loss, tr_acc = _train_epoch(
+                net, x, y, fit, rng, gen, opt, sched, config, backbone, items
+            )
+            va_acc, va_loss = _evaluate(net, x[val], y[val], 256, device)
+            curve.append({"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc,
+                          "val_acc": va_acc, "val_loss": va_loss})  # fmt: skip
+        out = _final_metrics(net, x, y, splits, device)
+    finally:
+        torch.set_num_threads(old_threads)
+    losses = [c["train_loss"] for c in curve]
+    out.update(
+        curve=curve,
+        levelled=levelled(losses, config.level_tol),
+        seconds=time.perf_counter() - t0,
+        threads=config.threads,
+        device=device,
+        torch=torch.__version__,
+        n_fit=int(fit.size),
+        n_val=int(val.size),
+        n_test=int(test.size),
+    )
+    return out
+
+
+def _train_epoch(net, x, y, fit, rng, gen, opt, sched, config, backbone, items):
+    import torch
+
+    net.train()
+    total, correct, seen = 0.0, 0, 0
+    for b in _batches(fit.size, config.batch_size, rng):
+        pos = fit[b]
+        if config.augment == "imagenet":
+            xb = torch.stack([backbone.train_transform(items[i], generator=gen) for i in pos])
+        else:
+            xb = x[pos]
+            if config.augment == "shift":
+                xb = _shift(xb, config.shift, gen)
+        target = torch.as_tensor(y[pos], device=config.device)
+        logits = net(xb.to(config.device))
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += float(loss.detach()) * pos.size
+        correct += int((logits.argmax(1) == target).sum())
+        seen += pos.size
+    return total / seen, 100.0 * correct / seen
+
+
+def _final_metrics(net, x, y, splits, device) -> dict[str, Any]:
+    fit, val, test = splits
+    out: dict[str, Any] = {}
+    out["val_acc_running"], out["val_loss_running"] = _evaluate(net, x[val], y[val], 256, device)
+    out["test_acc_running"], _ = _evaluate(net, x[test], y[test], 256, device)
+    if _recompute_bn(net, x[fit], 256, device):
+        out["val_acc_recompute"], out["val_loss_recompute"] = _evaluate(
+            net, x[val], y[val], 256, device
+        )
+        out["test_acc_recompute"], _ = _evaluate(net, x[test], y[test], 256, device)
+    else:
+        for k in ("val_acc", "val_loss", "test_acc"):
+            out[f"{k}_recompute"] = out[f"{k}_running"]
+    return out
+
+
+def levelled(losses: Sequence[float], tol: float) -> bool:
+    """Whether the last epoch lowered the loss by at most ``tol`` of the whole run's drop."""
+    if len(losses) < 2:
+        return False
+    drop = losses[0] - min(losses)
+    last = losses[-2] - losses[-1]
+    return bool(drop > 0 and last <= tol * drop)
+
+
+def load_records(path: str | Path) -> list[dict[str, Any]]:
+    """The records of ``records.jsonl`` (a torn last line from a kill is skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def run_finetune_truth(
+    targets: Sequence[str],
+    specs: Sequence[str],
+    *,
+    seeds: Sequence[int] = (0, 1),
+    config: FinetuneConfig | None = None,
+    out: str | Path,
+    progress: ProgressFn | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or resume) the fine-tuning ground truth; returns every record of this config.
+
+    Jobs go seed-major, then model, then target, so a partial run covers both targets of the
+    same models for the first seed first. Each finished run is appended to
+    ``out/records.jsonl`` at once.
+    """
+    from .data import load_dataset
+    from .models import load_backbone
+
+    config = config or FinetuneConfig()
+    ckpt = Path(out) / "records.jsonl"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    key = config.key()
+    records = [r for r in load_records(ckpt) if r.get("config_key") == key]
+    done = {(r["target"], r["spec"], r["seed"], r["lr"]) for r in records}
+    jobs = [(s, m, t) for s in seeds for m in specs for t in targets]
+    cache: dict[tuple[str, str], tuple[Any, Any, np.ndarray, Any]] = {}
+    for i, (seed, spec, target) in enumerate(jobs):
+        todo = [lr for lr in config.lrs if (target, spec, seed, lr) not in done]
+        if todo and (target, spec) not in cache:
+            cache.clear()  # one pool in memory at a time
+            bb = load_backbone(spec, image_size=config.image_size)
+            if getattr(bb, "module", None) is None:
+                raise ValueError(f"Model {spec!r} has no trainable torch module to fine-tune.")
+            ds = load_dataset(target)
+            x, y = prepare_pool(bb, ds, config.pool)
+            items = None
+            if config.augment == "imagenet":
+                from .data import balanced_order
+
+                order = balanced_order(ds.labels)[: config.pool]
+                items = [ds[int(j)][0] for j in order]
+            cache[(target, spec)] = (bb, x, y, items)
+        for lr in todo:
+            bb, x, y, items = cache[(target, spec)]
+            rec = train_point(bb, x, y, pool_splits(y, seed, config), lr=lr, seed=seed,
+                              config=config, items=items)  # fmt: skip
+            rec.update(config_key=key, config=asdict(config), target=target, spec=spec,
+                       seed=seed, lr=lr)  # fmt: skip
+            with ckpt.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            records.append(rec)
+            if log is not None:
+                log(
+                    f"{target} {spec} seed {seed} lr {lr:g}: test {rec['test_acc_running']:.1f}"
+                    f" / {rec['test_acc_recompute']:.1f} (running / recomputed BN), val "
+                    f"{rec['val_acc_running']:.1f}, loss {rec['curve'][-1]['train_loss']:.3g}, "
+                    f"levelled {rec['levelled']}, {rec['seconds']:.0f} s"
+                )
+        if progress is not None:
+            progress(i + 1, len(jobs), description=f"{target}: {spec} seed {seed}")
+    return records
+
+
+def summarise(
+    records: Sequence[Mapping[str, Any]], *, bn_eval: str = "recompute"
+) -> dict[str, dict[str, dict[int, dict[str, Any]]]]:
+    """Per target, model and seed: the chosen learning rate and its test accuracy.
+
+    The learning rate with the best validation accuracy wins (ties: lower validation loss,
+    then the smaller rate). Only complete grids (every learning rate of the record's config)
+    are summarised.
+
+    Returns
+    -------
+    dict
+        ``{target: {spec: {seed: {"lr", "test_acc", "val_acc", "levelled", "curve"}}}}``.
+    """
+    if bn_eval not in BN_EVALS:
+        raise ValueError(f"Unknown bn_eval {bn_eval!r}; choose from {BN_EVALS}.")
+    groups: dict[tuple[str, str, int], list[Mapping[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["target"], r["spec"], int(r["seed"])), []).append(r)
+    out: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+    for (target, spec, seed), runs in sorted(groups.items()):
+        lrs = {float(r["lr"]) for r in runs}
+        if lrs != {float(v) for v in runs[0]["config"]["lrs"]}:
+            continue
+        best = min(
+            runs,
+            key=lambda r: (-r[f"val_acc_{bn_eval}"], r[f"val_loss_{bn_eval}"], r["lr"]),
+        )
+        out.setdefault(target, {}).setdefault(spec, {})[seed] = {
+            "lr": float(best["lr"]),
+            "test_acc": float(best[f"test_acc_{bn_eval}"]),
+            "val_acc": float(best[f"val_acc_{bn_eval}"]),
+            "levelled": bool(best["levelled"]),
+            "curve": [c["train_loss"] for c in best["curve"]],
+        }
+    return out
