@@ -15,6 +15,7 @@ The full budget on one large GPU (see benchmarks/finetune_gpu.sh)::
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 
@@ -43,6 +44,15 @@ CANDIDATES = (
 )
 
 
+def _spawn(workers: int, argv: list[str]) -> int:
+    """Start ``workers`` copies of this script on interleaved shards of the model list."""
+    procs = [
+        subprocess.Popen([sys.executable, __file__, *argv, "--shard", f"{k}/{workers}"])
+        for k in range(workers)
+    ]
+    return max(p.wait() for p in procs)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--targets", default="fashion-mnist,animal-mnist")
@@ -55,7 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--lrs", default="0.03,0.01,0.003")
     p.add_argument("--augment", default="none")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run this many processes, each on every n-th model (all append to one file)",
+    )
+    p.add_argument("--shard", default=None, help=argparse.SUPPRESS)  # "k/n", set by --workers
     a = p.parse_args(argv)
+    models = a.models.split(",")
+    if a.workers > 1 and a.shard is None:
+        return _spawn(a.workers, argv if argv is not None else sys.argv[1:])
+    if a.shard is not None:
+        k, n = (int(v) for v in a.shard.split("/"))
+        models = models[k::n]
     config = FinetuneConfig(
         epochs=a.epochs,
         image_size=a.image_size,
@@ -71,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     recs = run_finetune_truth(
         a.targets.split(","),
-        a.models.split(","),
+        models,
         seeds=[int(s) for s in a.seeds.split(",")],
         config=config,
         out=a.out,

@@ -36,6 +36,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -155,18 +156,16 @@ def pool_splits(
 def prepare_pool(backbone: Any, dataset: Any, pool: int) -> tuple[Any, np.ndarray]:
     """The pool's items, preprocessed once by the backbone's eval transform.
 
-    Returns a ``(pool, ...)`` float tensor (or a list of items for ``augment="imagenet"``
-    callers to transform themselves) and the ``(pool,)`` int64 labels, in the benchmark's order
-    (the first ``pool`` items of `ped.data.balanced_order`).
+    Returns a ``(pool, ...)`` float tensor and the ``(pool,)`` int64 labels, in the benchmark's
+    order (the first ``pool`` items of `ped.data.balanced_order`).
     """
     import torch
 
     from .data import balanced_order
 
-    order = balanced_order(dataset.labels)[:pool]
-    view = dataset.subset(order, split=dataset.split)
-    labels = np.asarray(view.labels, dtype=np.int64)
-    items = [backbone.transform(view[i][0]) for i in range(len(view))]
+    order = balanced_order(np.asarray(dataset.labels))[:pool]
+    labels = np.asarray(dataset.labels, dtype=np.int64)[order]
+    items = [backbone.transform(dataset[int(i)][0]) for i in order]
     return torch.stack([torch.as_tensor(x) for x in items]), labels
 
 
@@ -382,6 +381,21 @@ def levelled(losses: Sequence[float], tol: float) -> bool:
     return bool(drop > 0 and last <= tol * drop)
 
 
+def _append(path: Path, rec: Mapping[str, Any]) -> None:
+    """Append one record as one ``write`` on an ``O_APPEND`` descriptor, so that several
+    worker processes can share one file without tearing each other's lines; a last line torn
+    by a kill is ended first, so the new record stays readable."""
+    data = (json.dumps(rec) + "\n").encode()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a kill: end it
+            data = b"\n" + data
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def load_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of ``records.jsonl`` (a torn last line from a kill is skipped)."""
     path = Path(path)
@@ -396,9 +410,25 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+def _open_pool(spec: Any, target: Any, config: FinetuneConfig) -> tuple[Any, Any, np.ndarray, Any]:
+    """Backbone, preprocessed pool, labels and (for ImageNet augmentation) the raw items."""
+    from .data import balanced_order, load_dataset
+    from .models import load_backbone
+
+    bb = load_backbone(spec, image_size=config.image_size) if isinstance(spec, str) else spec
+    if getattr(bb, "module", None) is None:
+        raise ValueError(f"Model {bb.spec!r} has no trainable torch module to fine-tune.")
+    ds = load_dataset(target) if isinstance(target, str) else target
+    x, y = prepare_pool(bb, ds, config.pool)
+    items = None
+    if config.augment == "imagenet":
+        items = [ds[int(j)][0] for j in balanced_order(ds.labels)[: config.pool]]
+    return bb, x, y, items
+
+
 def run_finetune_truth(
-    targets: Sequence[str],
-    specs: Sequence[str],
+    targets: Sequence[Any],
+    specs: Sequence[Any],
     *,
     seeds: Sequence[int] = (0, 1),
     config: FinetuneConfig | None = None,
@@ -408,56 +438,63 @@ def run_finetune_truth(
 ) -> list[dict[str, Any]]:
     """Run (or resume) the fine-tuning ground truth; returns every record of this config.
 
+    Parameters
+    ----------
+    targets : sequence of str or Dataset
+        Dataset specs (or datasets: their ``spec`` names the records).
+    specs : sequence of str or Backbone
+        Model specs (or backbones with a trainable ``module``).
+    seeds : sequence of int
+        Ground-truth seeds (the benchmark's splits of the pool).
+    config : FinetuneConfig, optional
+    out : str or Path
+        Folder of ``records.jsonl``.
+    progress : callable, optional
+        ``progress(done, total, description=...)`` once per (seed, model, target).
+    log : callable, optional
+        Receives one line per finished run.
+
     Jobs go seed-major, then model, then target, so a partial run covers both targets of the
     same models for the first seed first. Each finished run is appended to
     ``out/records.jsonl`` at once.
     """
-    from .data import load_dataset
-    from .models import load_backbone
-
     config = config or FinetuneConfig()
     ckpt = Path(out) / "records.jsonl"
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     key = config.key()
     records = [r for r in load_records(ckpt) if r.get("config_key") == key]
     done = {(r["target"], r["spec"], r["seed"], r["lr"]) for r in records}
+    name = lambda obj: obj if isinstance(obj, str) else obj.spec  # noqa: E731
     jobs = [(s, m, t) for s in seeds for m in specs for t in targets]
     cache: dict[tuple[str, str], tuple[Any, Any, np.ndarray, Any]] = {}
     for i, (seed, spec, target) in enumerate(jobs):
-        todo = [lr for lr in config.lrs if (target, spec, seed, lr) not in done]
-        if todo and (target, spec) not in cache:
+        job = (name(target), name(spec))
+        todo = [lr for lr in config.lrs if (*job, seed, lr) not in done]
+        if todo and job not in cache:
             cache.clear()  # one pool in memory at a time
-            bb = load_backbone(spec, image_size=config.image_size)
-            if getattr(bb, "module", None) is None:
-                raise ValueError(f"Model {spec!r} has no trainable torch module to fine-tune.")
-            ds = load_dataset(target)
-            x, y = prepare_pool(bb, ds, config.pool)
-            items = None
-            if config.augment == "imagenet":
-                from .data import balanced_order
-
-                order = balanced_order(ds.labels)[: config.pool]
-                items = [ds[int(j)][0] for j in order]
-            cache[(target, spec)] = (bb, x, y, items)
+            cache[job] = _open_pool(spec, target, config)
         for lr in todo:
-            bb, x, y, items = cache[(target, spec)]
+            bb, x, y, items = cache[job]
             rec = train_point(bb, x, y, pool_splits(y, seed, config), lr=lr, seed=seed,
                               config=config, items=items)  # fmt: skip
-            rec.update(config_key=key, config=asdict(config), target=target, spec=spec,
+            rec.update(config_key=key, config=asdict(config), target=job[0], spec=job[1],
                        seed=seed, lr=lr)  # fmt: skip
-            with ckpt.open("a") as fh:
-                fh.write(json.dumps(rec) + "\n")
+            _append(ckpt, rec)
             records.append(rec)
             if log is not None:
-                log(
-                    f"{target} {spec} seed {seed} lr {lr:g}: test {rec['test_acc_running']:.1f}"
-                    f" / {rec['test_acc_recompute']:.1f} (running / recomputed BN), val "
-                    f"{rec['val_acc_running']:.1f}, loss {rec['curve'][-1]['train_loss']:.3g}, "
-                    f"levelled {rec['levelled']}, {rec['seconds']:.0f} s"
-                )
+                log(_line(rec))
         if progress is not None:
-            progress(i + 1, len(jobs), description=f"{target}: {spec} seed {seed}")
+            progress(i + 1, len(jobs), description=f"{job[0]}: {job[1]} seed {seed}")
     return records
+
+
+def _line(rec: Mapping[str, Any]) -> str:
+    return (
+        f"{rec['target']} {rec['spec']} seed {rec['seed']} lr {rec['lr']:g}: test "
+        f"{rec['test_acc_running']:.1f} / {rec['test_acc_recompute']:.1f} (running / recomputed "
+        f"BN), val {rec['val_acc_running']:.1f}, loss {rec['curve'][-1]['train_loss']:.3g}, "
+        f"levelled {rec['levelled']}, {rec['seconds']:.0f} s"
+    )
 
 
 def summarise(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import gbc as gbc  # noqa: F401
 from . import hscore as hscore  # noqa: F401
 from . import leep as leep  # noqa: F401
+from . import linear_cv as linear_cv  # noqa: F401
 from . import logme as logme  # noqa: F401
 from . import nce as nce  # noqa: F401
 from . import nleep as nleep  # noqa: F401

