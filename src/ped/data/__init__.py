@@ -24,7 +24,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ped.data import _local, _offline, _paper
-from ped.data._dataset import SPLITS, Dataset, balanced_order, holdout_split, stratified_split
+from ped.data._dataset import (
+    SPLITS,
+    Dataset,
+    UnreadableImageError,
+    balanced_order,
+    holdout_split,
+    stratified_split,
+)
+from ped.data._summary import DatasetSummary, summarize
 from ped.errors import UnknownDatasetError
 
 __all__ = [
@@ -36,6 +44,9 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "describe_dataset",
+    "summarize",
+    "DatasetSummary",
+    "UnreadableImageError",
 ]
 
 _Loader = Callable[[str, "str | Path | None", int], Dataset]
