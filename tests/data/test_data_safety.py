@@ -325,3 +325,23 @@ def test_high_depth_modes_are_rescaled_not_clipped(mode, values, expected):
     assert im.mode == mode
     out = to_rgb(im)
     assert out.mode == "RGB" and np.asarray(out)[0, :, 1].tolist() == expected
+
+
+# --------------------------------------------------------------------------------------------
+# List files of the paper's datasets
+
+
+def test_damaged_list_files_are_named_not_quoted(tmp_path):
+    from _data_fixtures import make_dtd, make_pets
+
+    make_pets(tmp_path / "pets")
+    test_list = tmp_path / "pets" / "oxford-iiit-pet" / "annotations" / "test.txt"
+    lines = test_list.read_text().splitlines()
+    test_list.write_text("\n".join([*lines[:3], f"image_x {SECRET}", *lines[3:]]) + "\n")
+    with pytest.raises(DataFileError, match=r"test\.txt, entry 2, does not read as") as err:
+        load_dataset("pets", root=tmp_path)
+    assert "sk-live" not in str(err.value)
+    make_dtd(tmp_path / "dtd")
+    (tmp_path / "dtd" / "dtd" / "labels" / "val1.txt").write_bytes(b"\xff\xfe" + bytes(range(256)))
+    with pytest.raises(DataFileError, match=r"val1\.txt is not a UTF-8 text file"):
+        load_dataset("dtd", root=tmp_path)

