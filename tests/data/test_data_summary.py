@@ -35,7 +35,11 @@ def test_balanced_dataset_has_counts_and_no_warnings(monkeypatch):
     assert s.smallest == ("8", 174) and s.largest == ("3", 183)  # sklearn's digit counts
     assert sum(s.class_counts.values()) == 1797
     assert s.warnings == [] and s.skipped == []
-    assert s.lines()[0] == "digits [all]: 1797 image items, 10 classes"
+    assert s.lines() == [
+        "digits [all]: 1797 image items, 10 classes",
+        "smallest class '8' (174), largest '3' (183)",
+    ]
+    assert summarize("digits", limit=100).lines()[1] == "every class has 10 items"
     json.dumps(s.as_dict())
 
 

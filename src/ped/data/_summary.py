@@ -80,7 +80,9 @@ class DatasetSummary:
         out = [
             f"{self.spec} [{self.split}]: {self.items} {self.modality} items{of}, "
             f"{self.num_classes} classes",
-            f"smallest class {self.smallest[0]!r} ({self.smallest[1]}), "
+            f"every class has {self.smallest[1]} items"
+            if self.smallest[1] == self.largest[1]
+            else f"smallest class {self.smallest[0]!r} ({self.smallest[1]}), "
             f"largest {self.largest[0]!r} ({self.largest[1]})",
         ]
         if self.skipped:
