@@ -80,7 +80,7 @@ def read_lines(path: Path) -> list[str]:
 
 
 def bad_line(path: Path, number: int, layout: str) -> DataFileError:
-    """The error for line ``number`` of a list file that does not read as ``layout``.
+    """The error for entry ``number`` of a list file (counted as `read_lines` returns them).
 
     The line itself is not quoted: the file may not be what it claims to be.
     """
