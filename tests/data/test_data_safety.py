@@ -345,3 +345,11 @@ def test_damaged_list_files_are_named_not_quoted(tmp_path):
     (tmp_path / "dtd" / "dtd" / "labels" / "val1.txt").write_bytes(b"\xff\xfe" + bytes(range(256)))
     with pytest.raises(DataFileError, match=r"val1\.txt is not a UTF-8 text file"):
         load_dataset("dtd", root=tmp_path)
+
+
+def test_describe_dataset_tells_user_data_from_built_ins():
+    from ped.data import describe_dataset
+
+    assert describe_dataset("animal-mnist").startswith("10000 animal silhouettes")
+    with pytest.raises(UnknownDatasetError, match=r"'csv:x\.csv' is user data, not one of"):
+        describe_dataset("csv:x.csv")

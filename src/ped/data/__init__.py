@@ -167,6 +167,8 @@ def _check_name(name: str) -> None:
             f"{' or '.join(_PATTERNS)}."
         )
     kind, sep, _ = text.partition(":")
+    if sep and kind.lower() in ("imagefolder", "csv"):
+        raise UnknownDatasetError(f"{name!r} is user data, not one of the built-in datasets.")
     if sep:
         raise UnknownDatasetError(
             f"Unknown dataset kind {kind + ':'!r} in {name!r}; use {' or '.join(_PATTERNS)}, "
