@@ -14,6 +14,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingWeightsError",
     "MissingDatasetError",
+    "DataFileError",
     "StoreError",
 ]
 
@@ -40,6 +41,10 @@ class MissingWeightsError(PedError, FileNotFoundError):
 
 class MissingDatasetError(PedError, FileNotFoundError):
     """A dataset that is not where it was looked for."""
+
+
+class DataFileError(PedError, ValueError):
+    """A data file that exists but cannot be read as its format, or that ped refuses to read."""
 
 
 class StoreError(PedError, RuntimeError):

