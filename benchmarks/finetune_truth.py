@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--out", required=True)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--lrs", default="0.03,0.01,0.003")

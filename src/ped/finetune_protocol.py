@@ -104,7 +104,7 @@ class FinetuneConfig:
     augment: str = "none"
     shift: int = 2
     bn_eval: str = "recompute"
-    threads: int = 2
+    threads: int = 1
     device: str = "cpu"
     level_tol: float = 0.05
 
