@@ -149,7 +149,9 @@ def test_store_entries_get_remove(tmp_path, digits):
     assert store.get(fs.key).cached
     with pytest.raises(StoreError, match="has no entry 'ffff'"):
         store.get("ffff")
-    assert store.remove(fs.key) and store.entries() == [] and not store.remove(fs.key)
+    assert store.remove(fs.key) == [str(fs.path)] and store.entries() == []
+    with pytest.raises(StoreError, match="has no entry"):
+        store.remove(fs.key)
     assert FeatureStore(tmp_path / "nothing").entries() == []
 
 
