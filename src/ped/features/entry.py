@@ -28,8 +28,9 @@ FORMAT_VERSION = 1
 #: The arrays covered by an entry's checksum.
 ARRAY_FILES = ("features.npy", "labels.npy", "source_probs.npy", "targets.npy")
 
-# Files whose checksum this process has verified: (path, size, inode, mtime) -> digest.
-_VERIFIED: dict[tuple[str, int, int, int], str] = {}
+# Files whose checksum this process knows: (device, inode, size, mtime) -> digest. Keyed by
+# inode, so that a partial folder renamed into place keeps what its writer computed.
+_VERIFIED: dict[tuple[int, int, int, int], str] = {}
 _VERIFIED_GUARD = threading.Lock()
 
 
@@ -163,6 +164,8 @@ def _meta_key(meta: dict[str, Any]) -> str | None:
 def checksum_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """The ``checksum`` field of an entry folder: digests of its arrays and of ``meta``."""
     files = {n: _files.file_digest(path / n) for n in ARRAY_FILES if kind(path / n) == "file"}
+    for name, digest in files.items():
+        _remember_digest(path / name, digest)
     body = {k: v for k, v in meta.items() if k != "checksum"}
     return {
         "algorithm": _files.CHECKSUM_ALGORITHM,
@@ -174,7 +177,7 @@ def checksum_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 def _verified_digest(path: Path) -> str:
     """A file's digest, computed once per process while the file stays unchanged."""
     st = os.lstat(path)
-    memo = (str(path), st.st_size, st.st_ino, st.st_mtime_ns)
+    memo = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     with _VERIFIED_GUARD:
         known = _VERIFIED.get(memo)
     if known is None:
@@ -267,11 +270,9 @@ def _adopt(path: Path, meta: dict[str, Any]) -> None:
     if _meta_key(meta) != path.name:
         raise DamagedEntry("meta.json does not describe this key")
     meta["checksum"] = checksum_record(path, meta)
-    for name, digest in meta["checksum"]["files"].items():
-        _remember_digest(path / name, digest)
 
 
 def _remember_digest(path: Path, digest: str) -> None:
     st = os.lstat(path)
     with _VERIFIED_GUARD:
-        _VERIFIED[(str(path), st.st_size, st.st_ino, st.st_mtime_ns)] = digest
+        _VERIFIED[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = digest
