@@ -25,6 +25,14 @@ Tables
 ``runs``
     Timings of whole runs (a sweep, an extraction), with a free-form JSON ``info``.
 
+Schema version
+--------------
+The file's ``PRAGMA user_version`` is `SCHEMA_VERSION`. A file written before versions existed
+(``user_version`` 0 with the tables above) is migrated in place when it is opened; a file of a
+newer version than this code knows is refused with a `ped.errors.StoreError` that says to
+upgrade ``ped``. Each step of `_MIGRATIONS` takes the file from one version to the next inside
+one write transaction.
+
 Concurrency
 -----------
 The file is opened in WAL mode with a busy timeout, every write is one short transaction, and
@@ -49,6 +57,7 @@ from typing import Any
 from ped.errors import StoreError
 
 __all__ = [
+    "SCHEMA_VERSION",
     "ResultsDB",
     "PUBLISHED_SOURCES",
     "published_ground_truth",
@@ -133,6 +142,20 @@ CREATE TABLE IF NOT EXISTS runs (
     info TEXT NOT NULL
 );
 """
+
+#: Version of the tables this code writes (SQLite ``PRAGMA user_version``).
+SCHEMA_VERSION = 1
+
+
+def _migrate_0_to_1(con: sqlite3.Connection) -> None:
+    """Version 0 (no version, the tables of the first release) -> 1: the same tables."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            con.execute(statement)
+
+
+#: ``_MIGRATIONS[v]`` takes a file from version ``v`` to ``v + 1``.
+_MIGRATIONS = {0: _migrate_0_to_1}
 
 _POINT_COLUMNS = (
     "config_hash",
@@ -252,13 +275,31 @@ class ResultsDB:
                 f"Cannot create the folder of the results database {self.path}: {exc}; "
                 "pass another path (--db) or set PED_HOME."
             ) from exc
-        with self._write() as con:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    con.execute(statement)
+        self._upgrade()
 
     def __repr__(self) -> str:
         return f"ResultsDB({str(self.path)!r})"
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version (``PRAGMA user_version``)."""
+        return int(self._read("PRAGMA user_version")[0][0])
+
+    def _upgrade(self) -> None:
+        """Create the tables, or migrate an older file in place, or refuse a newer one."""
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        with self._write() as con:  # one writer migrates; the others find it done
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"Results database {self.path} has schema version {version}, newer than "
+                    f"the {SCHEMA_VERSION} this ped knows; upgrade ped or pass another --db."
+                )
+            while version < SCHEMA_VERSION:
+                _MIGRATIONS[version](con)
+                version += 1
+                con.execute(f"PRAGMA user_version = {version}")
 
     # pickling: connections never travel, a worker reconnects
     def __getstate__(self) -> dict[str, Any]:
