@@ -186,6 +186,7 @@ def test_reference_stats(tmp_path, digits):
     assert (Path(entry["path"]) / "reference_stats.npz").is_file()
 
 
+@pytest.mark.slow
 def test_num_workers_keep_the_order(tmp_path, digits):
     ds = digits.subset(np.arange(64), split="all")
     a = extract(PixelBackbone(), ds, store=tmp_path / "a", batch_size=8)
@@ -210,6 +211,7 @@ def _progress_files(root: Path) -> list[Path]:
     return list((root / ".partial").glob("*/progress.json")) if (root / ".partial").exists() else []
 
 
+@pytest.mark.slow
 def test_sigkill_part_way_resumes_bit_identical(tmp_path, digits):
     store = tmp_path / "store"
     proc = _child(store, 96, 16, 4, 0.02)
@@ -244,6 +246,7 @@ def test_sigkill_part_way_resumes_bit_identical(tmp_path, digits):
     _no_leftovers(store, resumed.key)
 
 
+@pytest.mark.slow
 def test_two_processes_same_key_build_one_entry(tmp_path, digits):
     store = tmp_path / "store"
     count_file = tmp_path / "count.txt"

@@ -131,6 +131,7 @@ for i in range(60):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_row(tmp_path):
     path = tmp_path / "shared.sqlite"
     ResultsDB(path)
