@@ -323,3 +323,27 @@ def test_nothing_outside_the_store_is_written(tmp_path, small):
     FeatureStore(store).clean()
     assert list(outside.iterdir()) == []
     assert {p.name for p in tmp_path.iterdir()} == {"outside", "store"}
+
+
+# ---------------------------------------------------------------------- the commands
+
+
+def test_cli_remove_clean_and_list(tmp_path, entry, capsys):
+    from ped.cli import main
+
+    store = str(entry.path.parent)
+    outside = tmp_path / "victim"
+    outside.mkdir()
+    assert main(["features", "remove", str(outside), "--store", store]) == 2
+    out, err = capsys.readouterr()
+    assert "is not a valid key" in err and len(err.strip().splitlines()) == 1
+    assert outside.is_dir()
+    tmp = entry.path / ".meta.json.4242.89abcdef.tmp"
+    tmp.write_text("{}")
+    assert main(["features", "list", "--store", store, "--json"]) == 0
+    rows = json.loads(capsys.readouterr()[0])
+    assert [r.get("status") for r in rows] == [None, "tmp"]
+    assert main(["features", "clean", "--store", store]) == 0
+    assert "".join(capsys.readouterr()[0].split()) == f"removed{tmp}"  # rich may wrap
+    assert main(["features", "remove", entry.key[:8], "--store", store]) == 0
+    assert "".join(capsys.readouterr()[0].split()) == f"removed{entry.path}"

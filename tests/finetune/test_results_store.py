@@ -151,10 +151,10 @@ def _today_file(path):
     """A database as the code before schema versions wrote it (user_version 0), with a row."""
     import sqlite3
 
-    from ped.store import _SCHEMA
+    from ped.store.schema import TABLES
 
     con = sqlite3.connect(path)
-    con.executescript(_SCHEMA)
+    con.executescript(TABLES)
     con.execute("INSERT INTO ground_truth VALUES ('full', 'cifar10', 'm', 91.5, 'accuracy', 0.0)")
     con.commit()
     assert con.execute("PRAGMA user_version").fetchone()[0] == 0
