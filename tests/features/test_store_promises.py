@@ -78,7 +78,7 @@ def test_remove_unknown_or_ambiguous_key_is_an_error(entry):
         store.remove("ffff")
     twin = entry.path.parent / (entry.key[:4] + "0" * 28)
     twin.mkdir()
-    (twin / "meta.json").write_text("{}")
+    (twin / "meta.json").write_text("[]")  # listed as damaged, so removable too
     with pytest.raises(StoreError, match="matches 2 entries"):
         store.remove(entry.key[:4])
     assert entry.path.is_dir()
@@ -252,15 +252,20 @@ def test_leftovers_are_listed_and_cleaned(tmp_path, small, entry):
     (stale / "progress.json").write_text("{}")
     foreign = root / ".tmp" / "my-notes"
     foreign.write_text("mine")
+    damaged = root / ("cd" * 16)
+    damaged.mkdir()
+    (damaged / "meta.json").write_text("[1]")
     got = {(e["status"], e["path"]) for e in store.leftovers()}
     assert got == {
         ("trash", str(trash)),
         ("tmp", str(tmp)),
         ("stale", str(stale)),
         ("foreign", str(foreign)),
+        ("damaged", str(damaged)),
     }
-    assert sorted(store.clean()) == sorted([str(trash), str(tmp), str(stale)])
+    assert sorted(store.clean()) == sorted([str(trash), str(tmp), str(stale), str(damaged)])
     assert not trash.exists() and not tmp.exists() and not stale.exists()
+    assert not damaged.exists()
     assert foreign.read_text() == "mine" and entry.path.is_dir()
     assert [e["status"] for e in store.leftovers()] == ["foreign"]
     assert store.get(entry.key).cached

@@ -69,6 +69,7 @@ ENTRY_FILES = (
 )
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _KEY_PREFIX = re.compile(r"^[0-9a-f]{4,32}$")
+_REMOVABLE = ("partial", "stale", "damaged")
 _TRASH = re.compile(r"^trash-([0-9a-f]{32})-\d+-[0-9a-f]{8}$")
 
 
@@ -207,8 +208,8 @@ class FeatureStore:
         -------
         list of dict
             ``status`` (``"partial"``: an extraction running now; ``"stale"``: an interrupted
-            extraction, which the next `extract` resumes; ``"trash"``: a removal that was cut
-            short; ``"tmp"``: a temporary file of a killed writer; ``"foreign"``: something
+            extraction, which the next `extract` resumes; ``"damaged"``: an entry folder
+            without a readable ``meta.json``; ``"trash"``: a removal that was cut short; ``"tmp"``: a temporary file of a killed writer; ``"foreign"``: something
             the store did not create, which it never touches), ``key``, ``path`` and
             ``size_bytes``. `clean` removes all but the partial and foreign ones.
         """
@@ -235,6 +236,9 @@ class FeatureStore:
                 m = _TRASH.match(p.name)
                 add("trash" if m and kind(p) == "dir" else "foreign", m and m.group(1), p)
         for d in self._entry_dirs():
+            if _files.read_json(d / "meta.json") is None:
+                add("damaged", d.name, d)
+                continue
             for f in sorted(d.iterdir()):
                 if _files.TMP_NAME.match(f.name) and kind(f) == "file":
                     add("tmp", d.name, f)
@@ -248,16 +252,16 @@ class FeatureStore:
         except StoreError:
             return False
 
-    def _resolve(self, key: str, *, partial: bool = False) -> str:
+    def _resolve(self, key: str, *, also: tuple[str, ...] = ()) -> str:
         """The full key of the listed entry that ``key`` names (a unique prefix will do)."""
         if not isinstance(key, str) or not _KEY_PREFIX.match(key):
             raise StoreError(
                 f"Feature store key {key!r} is not a valid key (4 to 32 hexadecimal "
                 "characters); `ped features list` shows the keys."
             )
-        listed = {d.name for d in self._entry_dirs() if d.name in self}
-        if partial:
-            listed |= {e["key"] for e in self.leftovers() if e["status"] in ("partial", "stale")}
+        listed = {e["key"] for e in self.entries()}
+        if also:  # leftovers of these statuses too
+            listed |= {e["key"] for e in self.leftovers() if e["status"] in also}
         matches = sorted(k for k in listed if k.startswith(key))
         if len(matches) == 1:
             return matches[0]
@@ -289,7 +293,7 @@ class FeatureStore:
             When there is no such entry or it is damaged (a checksum that does not match,
             arrays that do not fit ``meta.json``, a file that is not a regular file).
         """
-        return self.open(self._resolve(key))
+        return self.open(self._resolve(key, also=("damaged",)))
 
     def open(self, key: str, *, cached: bool = True) -> FeatureSet:
         """Open the entry of a full key, after checking it (see `get`)."""
@@ -332,7 +336,7 @@ class FeatureStore:
         ped.errors.StoreError
             When ``key`` is not a key, names no listed entry, or names several.
         """
-        full = self._resolve(key, partial=True)
+        full = self._resolve(key, also=_REMOVABLE)
         removed: list[str] = []
         with self.lock(full):
             for path in (self.entry_path(full), self.partial_path(full)):
@@ -369,10 +373,10 @@ class FeatureStore:
         return True
 
     def clean(self) -> list[str]:
-        """Remove interrupted extractions, cut-short removals and killed writers' tmp files.
+        """Remove interrupted extractions, unreadable entries, cut-short removals, tmp files.
 
-        Only what `leftovers` lists as ``stale``, ``trash`` or ``tmp`` is removed, each under
-        its key's lock (an extraction running now is left alone).
+        Only what `leftovers` lists as ``stale``, ``damaged``, ``trash`` or ``tmp`` is removed,
+        each under its key's lock (an extraction running now is left alone).
 
         Returns
         -------
@@ -382,12 +386,12 @@ class FeatureStore:
         removed: list[str] = []
         for item in self.leftovers():
             status, key, path = item["status"], item["key"], Path(item["path"])
-            if status not in ("stale", "trash", "tmp"):
+            if status not in ("stale", "damaged", "trash", "tmp"):
                 continue
             with self.lock(key, blocking=False) as held:
                 if not held:
                     continue
-                if status == "stale" and kind(path) == "dir":
+                if status in ("stale", "damaged") and kind(path) == "dir":
                     self.discard(path)
                     removed.append(str(path))
                 elif status == "trash" and kind(path) == "dir":
