@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ped.data import Dataset, balanced_order, load_dataset
 from ped.errors import StoreError, UnknownDatasetError
 
 from . import _files
@@ -32,8 +33,7 @@ from .entry import FORMAT_VERSION, FeatureSet, checksum_record, feature_key
 from .store import FeatureStore, as_store
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ped.data import Dataset
-    from ped.models import Backbone
+    from ped.models import Backbone  # ped.models imports torch: loaded only when a spec is given
 
 __all__ = ["extract", "DEFAULT_CHUNK_SIZE"]
 
@@ -101,8 +101,6 @@ def _resolve_backbone(model: Backbone | str, device: str | None) -> Backbone:
 
 def _resolve_dataset(dataset: Dataset | str, split: str | None) -> Dataset:
     if isinstance(dataset, str):
-        from ped.data import load_dataset
-
         return load_dataset(dataset, split or "all")
     if split is not None and split != dataset.split:
         raise ValueError(
@@ -128,8 +126,6 @@ def _plan(model, dataset, split, limit, device) -> _Job:
         limit = None
     view = ds
     if limit is not None:
-        from ped.data import balanced_order
-
         limit = int(limit)
         view = ds.subset(balanced_order(ds.labels)[:limit], split=ds.split)
     key = feature_key(

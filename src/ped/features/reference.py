@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ped.dynamics import ReferenceStats
 from ped.errors import StoreError
 
 from . import _files
@@ -16,7 +17,6 @@ from .store import FeatureStore
 
 if TYPE_CHECKING:  # pragma: no cover
     from ped.data import Dataset
-    from ped.dynamics import ReferenceStats
     from ped.models import Backbone
 
 __all__ = ["reference_stats"]
@@ -93,8 +93,6 @@ def reference_stats(
         ``mean`` and ``std`` of shape (n_features,), float64; ``n_samples``; ``source`` is
         the dataset spec.
     """
-    from ped.dynamics import ReferenceStats
-
     fs = extract(
         model,
         dataset,
