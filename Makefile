@@ -7,13 +7,13 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.ped-installed
 
-.PHONY: install test lint format demo bench clean
+.PHONY: install test test-fast lint format demo bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,zoo]"
 	$(PY) -m ped zoo install --quiet
 	touch $(STAMP)
 
@@ -29,6 +29,11 @@ format: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q --doctest-modules src/ped/scoring.py src/ped/dynamics.py tests
+
+# The fast tier: the numeric core and the units, without the tests marked slow (zoo models,
+# Ray, product end-to-end, subprocesses). `make test` (and .ci/run) still runs everything.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" --doctest-modules src/ped/scoring.py src/ped/dynamics.py tests
 
 demo: $(STAMP)
 	$(VENV)/bin/ped demo

@@ -69,10 +69,12 @@ class PixelBackbone:
                 f.write(f"{os.getpid()} {batch.shape[0]}\n")
         if self.sleep:
             time.sleep(self.sleep)
-        feats = np.maximum(batch @ self.W, 0).astype(np.float32)
+        # Row by row, so that a row's features do not depend on the batch it came in with
+        # (a matrix product's blocking, hence its rounding, depends on the number of rows).
+        feats = np.maximum(np.stack([row @ self.W for row in batch]), 0).astype(np.float32)
         if self.num_source_classes is None:
             return feats, None
-        logits = feats @ self.V
+        logits = np.stack([row @ self.V for row in feats])
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return feats, (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 

@@ -149,7 +149,9 @@ def test_store_entries_get_remove(tmp_path, digits):
     assert store.get(fs.key).cached
     with pytest.raises(StoreError, match="has no entry 'ffff'"):
         store.get("ffff")
-    assert store.remove(fs.key) and store.entries() == [] and not store.remove(fs.key)
+    assert store.remove(fs.key) == [str(fs.path)] and store.entries() == []
+    with pytest.raises(StoreError, match="has no entry"):
+        store.remove(fs.key)
     assert FeatureStore(tmp_path / "nothing").entries() == []
 
 
@@ -184,6 +186,7 @@ def test_reference_stats(tmp_path, digits):
     assert (Path(entry["path"]) / "reference_stats.npz").is_file()
 
 
+@pytest.mark.slow
 def test_num_workers_keep_the_order(tmp_path, digits):
     ds = digits.subset(np.arange(64), split="all")
     a = extract(PixelBackbone(), ds, store=tmp_path / "a", batch_size=8)
@@ -208,6 +211,7 @@ def _progress_files(root: Path) -> list[Path]:
     return list((root / ".partial").glob("*/progress.json")) if (root / ".partial").exists() else []
 
 
+@pytest.mark.slow
 def test_sigkill_part_way_resumes_bit_identical(tmp_path, digits):
     store = tmp_path / "store"
     proc = _child(store, 96, 16, 4, 0.02)
@@ -242,6 +246,7 @@ def test_sigkill_part_way_resumes_bit_identical(tmp_path, digits):
     _no_leftovers(store, resumed.key)
 
 
+@pytest.mark.slow
 def test_two_processes_same_key_build_one_entry(tmp_path, digits):
     store = tmp_path / "store"
     count_file = tmp_path / "count.txt"

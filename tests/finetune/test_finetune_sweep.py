@@ -25,6 +25,8 @@ from ped.store import ResultsDB
 
 from . import fakes
 
+pytestmark = pytest.mark.slow  # sweeps, killed subprocesses: the full `make test` tier
+
 GRID = {"lrs": [0.1, 0.01], "ws": [0.0, 1e-4], "steps": 6, "batch_size": 16}
 
 

@@ -131,6 +131,7 @@ for i in range(60):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_row(tmp_path):
     path = tmp_path / "shared.sqlite"
     ResultsDB(path)
@@ -141,3 +142,51 @@ def test_concurrent_writers_lose_no_row(tmp_path):
     assert len({r["config_hash"] for r in db.points()}) == 240
     scores = db.scores("d")
     assert len(scores) == 60 and all(len(v) == 4 for v in scores.values())
+
+
+# ----------------------------------------------------------------- schema version
+
+
+def _today_file(path):
+    """A database as the code before schema versions wrote it (user_version 0), with a row."""
+    import sqlite3
+
+    from ped.store.schema import TABLES
+
+    con = sqlite3.connect(path)
+    con.executescript(TABLES)
+    con.execute("INSERT INTO ground_truth VALUES ('full', 'cifar10', 'm', 91.5, 'accuracy', 0.0)")
+    con.commit()
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 0
+    con.close()
+
+
+def test_new_file_has_the_current_schema_version(tmp_path):
+    from ped.store import SCHEMA_VERSION
+
+    assert ResultsDB(tmp_path / "r.sqlite").schema_version == SCHEMA_VERSION == 1
+
+
+def test_unversioned_file_is_migrated_in_place(tmp_path):
+    from ped.store import SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite"
+    _today_file(path)
+    db = ResultsDB(path)
+    assert db.schema_version == SCHEMA_VERSION
+    assert db.ground_truth("full", "cifar10") == {"m": 91.5}
+    assert _point(db, "h1") is True  # and it is writable as before
+    assert ResultsDB(path).schema_version == SCHEMA_VERSION  # opening again changes nothing
+
+
+def test_newer_schema_is_a_clear_error(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "new.sqlite"
+    ResultsDB(path).close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 7")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match=r"schema version 7, newer than the 1 this ped knows"):
+        ResultsDB(path)

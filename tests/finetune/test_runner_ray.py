@@ -18,6 +18,8 @@ from ped.store import ResultsDB
 
 from . import fakes
 
+pytestmark = pytest.mark.slow  # Ray: the full `make test` tier
+
 GRID = {"lrs": [0.1, 0.01], "ws": [0.0, 1e-4], "steps": 12, "batch_size": 16}
 
 

@@ -9,6 +9,8 @@ from PIL import Image
 
 from ped.models import list_zoo, load_backbone
 
+pytestmark = pytest.mark.slow  # real pretrained weights: the full `make test` tier
+
 INSTALLED = {e.name for e in list_zoo() if e.installed}
 
 

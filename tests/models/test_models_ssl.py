@@ -13,6 +13,8 @@ from ped.errors import MissingWeightsError, UnknownModelError
 from ped.models import SSL_MODELS, load_backbone
 from ped.models._resnet import ResNet50
 
+pytestmark = pytest.mark.slow  # ResNet-50 forward passes: the full `make test` tier
+
 
 @pytest.fixture(scope="module")
 def resnet_state() -> dict[str, torch.Tensor]:

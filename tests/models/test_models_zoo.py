@@ -16,6 +16,8 @@ from ped.errors import MissingDependencyError, UnknownModelError
 from ped.models import PACKAGES, install_zoo, list_zoo, load_backbone
 from ped.models import _zoo as zoo_module
 
+pytestmark = pytest.mark.slow  # real zoo models: the full `make test` tier
+
 ENTRIES = list_zoo()
 IMAGE = [e for e in ENTRIES if e.modality == "image"]
 TEXT = [e for e in ENTRIES if e.modality == "text"]

@@ -21,6 +21,8 @@ from ped.benchmark import (
 from ped.cli import main
 from ped.models import list_zoo
 
+pytestmark = pytest.mark.slow  # product end-to-end: the full `make test` tier
+
 INSTALLED = {e.spec for e in list_zoo() if e.installed}
 SLICE_IMAGE = ["zoo:efficientnet-lite0@s8", "zoo:mobilenetv2@s16", "zoo:ppocr-cls"]
 SLICE_TEXT = ["zoo:glove-50d", "zoo:static-64", "zoo:minilm-l3"]

@@ -7,6 +7,8 @@ import pytest
 from ped.cli import main
 from ped.models import list_zoo
 
+pytestmark = pytest.mark.slow  # product end-to-end: the full `make test` tier
+
 MODELS = ["zoo:efficientnet-lite0@s8", "zoo:mobilenetv2@s8", "zoo:ppocr-cls"]
 HAS = all(m in {e.spec for e in list_zoo() if e.installed} for m in MODELS)
 

@@ -182,6 +182,7 @@ def test_user_errors_are_one_line(home, capsys, argv, message):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_rank_real_zoo_slice(home, capsys):
     """A real (tiny) run on 8x8 digits through the feature store: two small nets."""
     pytest.importorskip("ped.features")

@@ -16,6 +16,8 @@ from ped.reproduce import (
 )
 from ped.store import published_ground_truth
 
+pytestmark = pytest.mark.slow  # product end-to-end: the full `make test` tier
+
 DATASETS = ("cifar10", "dtd")
 SCORES = ["logme", "ped+logme", "sfda", "ped+sfda"]
 

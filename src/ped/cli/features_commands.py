@@ -1,4 +1,4 @@
-"""`ped extract`, `ped reference`, `ped features list|remove`: the feature store."""
+"""`ped extract`, `ped reference`, `ped features list|remove|clean`: the feature store."""
 
 from __future__ import annotations
 
@@ -112,13 +112,14 @@ def list_cmd(
     store: Path | None = typer.Option(None, help="Feature store directory."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the stored feature sets."""
-    from ..features import _as_store
+    """List the stored feature sets (and unfinished or stale items, when there are any)."""
+    from ..features.store import as_store
 
-    fs = _as_store(store)
+    fs = as_store(store)
     rows = fs.entries()
+    extra = fs.leftovers()
     if as_json:
-        print_json(rows)
+        print_json(rows + extra if extra else rows)
         return
     table = Table(title=f"Feature store {fs.root}: {len(rows)} entries")
     for col in ("key", "model", "dataset", "split", "N", "D", "MB", "created"):
@@ -135,6 +136,15 @@ def list_cmd(
             str(m.get("created", ""))[:19],
         )
     console.print(table)
+    if extra:
+        more = Table(title=f"{len(extra)} unfinished or stale items (`ped features clean`)")
+        for col in ("status", "key", "MB", "path"):
+            more.add_column(col)
+        for m in extra:
+            more.add_row(
+                m["status"], (m["key"] or "")[:12], f"{m['size_bytes'] / 2**20:.1f}", m["path"]
+            )
+        console.print(more)
 
 
 @features.command("remove")
@@ -142,8 +152,22 @@ def remove_cmd(
     key: str = typer.Argument(..., help="Entry key (a unique prefix is enough)."),
     store: Path | None = typer.Option(None, help="Feature store directory."),
 ) -> None:
-    """Remove one stored feature set."""
-    from ..features import _as_store
+    """Remove one stored feature set (a key that `ped features list` shows)."""
+    from ..features.store import as_store
 
-    _as_store(store).remove(key)
-    console.print(f"removed {key}")
+    for path in as_store(store).remove(key):
+        console.print(f"removed {path}")
+
+
+@features.command("clean")
+def clean_cmd(
+    store: Path | None = typer.Option(None, help="Feature store directory."),
+) -> None:
+    """Remove interrupted extractions, cut-short removals and temporary files of killed runs."""
+    from ..features.store import as_store
+
+    removed = as_store(store).clean()
+    for path in removed:
+        console.print(f"removed {path}")
+    if not removed:
+        console.print("nothing to clean")

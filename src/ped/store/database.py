@@ -1,36 +1,4 @@
-"""The results database: one SQLite file with sweeps, ground truths, scores and timings.
-
-Everything `ped` measures that is worth keeping goes here, so that an interrupted sweep
-resumes where it stopped and a score is never computed twice for the same inputs.
-
-Tables
-------
-``points``
-    One row per finished fine-tuning grid point (a validation run, or the final trainval to
-    test run), keyed by ``config_hash``: the hash of everything that determines the result
-    (model and its weights digest, dataset and its fingerprint, protocol, hyper-parameters,
-    steps, batch size, image size, seed, limit). A point is looked up by its hash before it is
-    run, so a finished one is never run again.
-``sweeps``
-    One row per finished sweep: the chosen pair, its validation score and the test score.
-``ground_truth``
-    ``(source, dataset, model) -> value`` with the metric's name. Finished sweeps write
-    themselves here under the source named by their protocol (``"full"`` or ``"linear"``);
-    other sources can be recorded with `ResultsDB.record_truth`. The published accuracies of
-    the PED and SFDA papers are served from the JSON shipped in the package as the sources
-    ``published:self_supervised_resnet50`` and ``published:supervised_imagenet``; they are
-    read-only and never copied into the file.
-``scores``
-    Transferability scores: ``(model, dataset, name, params) -> value`` with seconds taken.
-``runs``
-    Timings of whole runs (a sweep, an extraction), with a free-form JSON ``info``.
-
-Concurrency
------------
-The file is opened in WAL mode with a busy timeout, every write is one short transaction, and
-each process (and thread) uses its own connection, so several processes can write at once
-without losing a row.
-"""
+"""`ResultsDB`: the results database, one SQLite file (see `ped.store` for its tables)."""
 
 from __future__ import annotations
 
@@ -41,174 +9,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ped.errors import StoreError
 
-__all__ = [
-    "ResultsDB",
-    "PUBLISHED_SOURCES",
-    "published_ground_truth",
-    "library_versions",
-]
+from .published import PUBLISHED_SOURCES, published_ground_truth, published_metric
+from .schema import MIGRATIONS, POINT_COLUMNS, SCHEMA_VERSION, library_versions
 
-#: Names of the packaged ground-truth sources, mapped to their key in the JSON file.
-PUBLISHED_SOURCES: dict[str, str] = {
-    "published:self_supervised_resnet50": "self_supervised_resnet50",
-    "published:supervised_imagenet": "supervised_imagenet",
-}
-
-# Metric of each downstream dataset of the published tables (reference-behaviour §4.1).
-_PUBLISHED_METRICS: dict[str, str] = {
-    "aircraft": "mean_per_class_accuracy",
-    "caltech101": "mean_per_class_accuracy",
-    "flowers": "mean_per_class_accuracy",
-    "pets": "mean_per_class_accuracy",
-    "voc2007": "map11",
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS points (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    config_hash TEXT NOT NULL UNIQUE,
-    model TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    lr REAL, w REAL, wd REAL, c REAL,
-    steps INTEGER, batch_size INTEGER, seed INTEGER, limit_n INTEGER,
-    score REAL NOT NULL,
-    metric TEXT NOT NULL,
-    seconds REAL NOT NULL,
-    config TEXT NOT NULL,
-    versions TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS points_md ON points (model, dataset, protocol);
-CREATE TABLE IF NOT EXISTS sweeps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sweep_hash TEXT NOT NULL UNIQUE,
-    model TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    protocol TEXT NOT NULL,
-    best_lr REAL, best_w REAL, best_wd REAL, best_c REAL,
-    val_score REAL NOT NULL,
-    test_score REAL NOT NULL,
-    metric TEXT NOT NULL,
-    seconds REAL NOT NULL,
-    config TEXT NOT NULL,
-    versions TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ground_truth (
-    source TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    model TEXT NOT NULL,
-    value REAL NOT NULL,
-    metric TEXT NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (source, dataset, model)
-);
-CREATE TABLE IF NOT EXISTS scores (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    model TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    name TEXT NOT NULL,
-    params TEXT NOT NULL,
-    value REAL NOT NULL,
-    seconds REAL,
-    created REAL NOT NULL,
-    UNIQUE (model, dataset, name, params)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    started REAL NOT NULL,
-    seconds REAL NOT NULL,
-    status TEXT NOT NULL,
-    info TEXT NOT NULL
-);
-"""
-
-_POINT_COLUMNS = (
-    "config_hash",
-    "model",
-    "dataset",
-    "protocol",
-    "phase",
-    "lr",
-    "w",
-    "wd",
-    "c",
-    "steps",
-    "batch_size",
-    "seed",
-    "limit_n",
-    "score",
-    "metric",
-    "seconds",
-    "config",
-    "versions",
-    "created",
-)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that can change a result, for the ``versions`` columns.
-
-    Returns
-    -------
-    dict of str to str
-        ``python``, ``ped``, ``numpy``, ``torch`` and ``sklearn`` (those importable).
-    """
-    import platform
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for dist, key in (
-        ("ped", "ped"),
-        ("numpy", "numpy"),
-        ("torch", "torch"),
-        ("scikit-learn", "sklearn"),
-    ):
-        try:
-            out[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-@lru_cache(maxsize=1)
-def _published_json() -> dict[str, Any]:
-    text = resources.files("ped").joinpath("_resources/finetune_accuracy.json").read_text()
-    return json.loads(text)
-
-
-def published_ground_truth() -> dict[str, dict[str, dict[str, float]]]:
-    """The packaged published fine-tuning accuracies.
-
-    Returns
-    -------
-    dict
-        ``{source: {dataset: {model: accuracy}}}`` for the sources in `PUBLISHED_SOURCES`,
-        values in percent as published.
-    """
-    raw = _published_json()
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for source, key in PUBLISHED_SOURCES.items():
-        table = raw[key]["accuracy"]
-        out[source] = {
-            ds: {model: float(v) for model, v in models.items()} for ds, models in table.items()
-        }
-    return out
-
-
-def _published_metric(dataset: str) -> str:
-    return _PUBLISHED_METRICS.get(dataset, "accuracy")
+__all__ = ["ResultsDB"]
 
 
 def _jsonable(params: Mapping[str, Any] | None) -> str:
@@ -252,13 +61,31 @@ class ResultsDB:
                 f"Cannot create the folder of the results database {self.path}: {exc}; "
                 "pass another path (--db) or set PED_HOME."
             ) from exc
-        with self._write() as con:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    con.execute(statement)
+        self._upgrade()
 
     def __repr__(self) -> str:
         return f"ResultsDB({str(self.path)!r})"
+
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version (``PRAGMA user_version``)."""
+        return int(self._read("PRAGMA user_version")[0][0])
+
+    def _upgrade(self) -> None:
+        """Create the tables, or migrate an older file in place, or refuse a newer one."""
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        with self._write() as con:  # one writer migrates; the others find it done
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"Results database {self.path} has schema version {version}, newer than "
+                    f"the {SCHEMA_VERSION} this ped knows; upgrade ped or pass another --db."
+                )
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](con)
+                version += 1
+                con.execute(f"PRAGMA user_version = {version}")
 
     # pickling: connections never travel, a worker reconnects
     def __getstate__(self) -> dict[str, Any]:
@@ -404,8 +231,8 @@ class ResultsDB:
             _jsonable(versions if versions is not None else library_versions()),
             time.time(),
         )
-        cols = ", ".join(_POINT_COLUMNS)
-        marks = ", ".join("?" for _ in _POINT_COLUMNS)
+        cols = ", ".join(POINT_COLUMNS)
+        marks = ", ".join("?" for _ in POINT_COLUMNS)
         with self._write() as con:
             cur = con.execute(f"INSERT OR IGNORE INTO points ({cols}) VALUES ({marks})", row)
             return cur.rowcount == 1
@@ -610,7 +437,7 @@ class ResultsDB:
         for source, table in published_ground_truth().items():
             for ds, models in table.items():
                 if dataset is None or ds == dataset:
-                    out.append((source, ds, len(models), _published_metric(ds)))
+                    out.append((source, ds, len(models), published_metric(ds)))
         where, args = _where(dataset=dataset)
         rows = self._read(
             f"SELECT source, dataset, COUNT(*) AS n, MAX(metric) AS metric FROM ground_truth"
