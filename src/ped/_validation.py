@@ -56,6 +56,34 @@ def _shape(a: Any) -> str:
     return str(tuple(np.shape(a)))
 
 
+def _unmasked(arr: np.ma.MaskedArray, name: str) -> np.ndarray:
+    """The data of a masked array that masks nothing; a ValueError when anything is masked
+    (the values under a mask are not checked by numpy's reductions, and ped has no notion of
+    a missing value)."""
+    mask = np.ma.getmaskarray(arr)
+    if mask.any():
+        where = np.argwhere(mask)[:5].tolist()
+        raise ValueError(
+            f"Expected {name} without masked entries, got a masked array with {int(mask.sum())} "
+            f"masked value(s) (first at {where}); fill them (.filled()) or drop those samples."
+        )
+    return np.asarray(arr.data)
+
+
+def _positions(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(i) for i in idx[:10])
+    return shown + (f", ... ({idx.size} in all)" if idx.size > 10 else "")
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return not np.isfinite(v)
+    return False
+
+
 def check_features(features: Any, *, name: str = "features", min_samples: int = 1) -> np.ndarray:
     """Return ``features`` as a 2-D finite float array (float32 is kept, other types to float64).
 
@@ -64,6 +92,8 @@ def check_features(features: Any, *, name: str = "features", min_samples: int = 
     """
     if features is None:
         raise ValueError(f"Expected {name} as an array of shape (n_samples, n_features), got None.")
+    if isinstance(features, np.ma.MaskedArray):
+        features = _unmasked(features, name)
     if isinstance(features, np.ndarray):
         arr = features
     else:
@@ -109,6 +139,8 @@ def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int 
     """
     if labels is None:
         raise ValueError("Expected labels as a 1-D sequence, got None.")
+    if isinstance(labels, np.ma.MaskedArray):
+        labels = _unmasked(labels, "labels")
     if isinstance(labels, np.ndarray):
         arr = labels
     else:
@@ -130,9 +162,27 @@ def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int 
         )
     if arr.shape[0] == 0:
         raise ValueError("Expected at least one label, got an empty array.")
+    if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
+        missing = ~np.isfinite(arr)
+    elif arr.dtype == object:
+        missing = np.fromiter((_is_missing(v) for v in arr.tolist()), bool, arr.shape[0])
+    else:
+        missing = np.zeros(arr.shape[0], dtype=bool)
+    if missing.any():
+        raise ValueError(
+            f"Expected a label for every sample, got {int(missing.sum())} missing label(s) "
+            f"(None, NaN or infinity) at position(s) {_positions(missing)}; drop those samples "
+            "or give them a class."
+        )
     if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValueError("Expected finite labels, got NaN or infinity among the labels.")
+        fractional = arr != np.round(arr)
+        if fractional.any():
+            first = int(np.flatnonzero(fractional)[0])
+            raise ValueError(
+                f"Expected class labels, got {int(fractional.sum())} non-integer float value(s) "
+                f"(first {float(arr[first])!r} at position {first}); a regression target goes in as "
+                "an array of shape (n_samples, 1), integer-valued floats are read as classes."
+            )
     try:
         classes, codes = np.unique(arr, return_inverse=True)
     except TypeError:

@@ -122,7 +122,12 @@ class _Inputs:
             lab_arr = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
         except ValueError:  # ragged (tuple labels): plain class labels
             lab_arr = np.empty(0)
-        if lab_arr.ndim == 2 and lab_arr.shape[1] > 1 and np.issubdtype(lab_arr.dtype, np.number):
+        # 2-D float targets are regression (or multi-label) targets whatever their width; a
+        # 2-D integer array is a multi-label target when wider than 1, else class labels.
+        if lab_arr.ndim == 2 and (
+            np.issubdtype(lab_arr.dtype, np.floating)
+            or (lab_arr.shape[1] > 1 and np.issubdtype(lab_arr.dtype, np.number))
+        ):
             self.targets = check_targets(lab_arr, n_samples=n if n is not None else len(lab_arr))
             self.labels = Labels(
                 codes=np.zeros(self.targets.shape[0], dtype=np.intp),
@@ -163,7 +168,8 @@ def _run(name: str, inputs: _Inputs, reference: Any, params: Mapping[str, Any]) 
     if inputs.targets is not None and not info.accepts_targets:
         raise ValueError(
             f"Score {info.name!r} takes 1-D class labels; got 2-D targets of shape "
-            f"{inputs.targets.shape}."
+            f"{inputs.targets.shape} (a 2-D float array is read as regression targets; pass "
+            "integer class labels as a 1-D array)."
         )
     if inputs.labels.n_classes < 2 and inputs.targets is None:
         raise ValueError("Expected at least 2 distinct classes, got 1.")
