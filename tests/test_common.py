@@ -146,8 +146,32 @@ def test_unknown_score_lists_valid_names():
     X, y, sp, ref = _inputs()
     with pytest.raises(ValueError, match=r"Unknown score 'lgme'\. Valid scores: .*logme"):
         ped.score("lgme", X, y)
-    with pytest.raises(TypeError, match=r"Unknown parameter 'bogus' for score 'logme'"):
+    with pytest.raises(
+        ValueError, match=r"Unknown parameter 'bogus' for score 'logme'\. Valid parameters: none"
+    ):
         ped.score("logme", X, y, bogus=1)
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown parameter 'nsgima' for score 'ped\+logme'\. Valid parameters: "
+        r"constant, eps, exit_ratio, max_steps, nsigma, time_step\.",
+    ):
+        ped.score("ped+logme", X, y, reference=ref, nsgima=0.3)
+
+
+def test_cli_score_rejects_a_misspelled_parameter(tmp_path, capsys):
+    from ped.cli import main
+
+    X, y, _, ref = _inputs()
+    for name, arr in (("X", X), ("y", y), ("ref", ref)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    argv = ["score", str(tmp_path / "X.npy"), str(tmp_path / "y.npy"), "-s", "ped+logme"]
+    argv += ["-r", str(tmp_path / "ref.npy"), "-p", "nsgima=0.3"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Unknown parameter(s) 'nsgima' for score(s) ped+logme" in err
+    assert "nsigma" in err
+    assert main([*argv[:-1], "nsigma=0.3", "--json"]) == 0
 
 
 def test_score_many_equals_score():

@@ -44,7 +44,8 @@ def test_source_probs_errors():
 )
 def test_missing_labels_are_named_by_position(labels):
     with pytest.raises(
-        ValueError, match=r"got 2 missing label\(s\) \(None, NaN or infinity\) at position\(s\) 2, 5"
+        ValueError,
+        match=r"got 2 missing label\(s\) \(None, NaN or infinity\) at position\(s\) 2, 5",
     ):
         check_labels(labels)
 

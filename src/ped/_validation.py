@@ -21,6 +21,7 @@ __all__ = [
     "check_targets",
     "check_positive",
     "check_fraction",
+    "check_finite",
     "check_int",
     "check_pair",
     "check_choice",
@@ -250,39 +251,56 @@ def check_source_probs(
     return np.asarray(P, dtype=np.float64)
 
 
-def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    """Check a finite positive (or non-negative) real parameter."""
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"Expected {name} as a real number, got {value!r}.")
     try:
-        v = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Check a finite positive (or non-negative) real parameter."""
+    v = _real(value, name)
+    bound = ">= 0" if allow_zero else "> 0"
+    if not np.isfinite(v):
+        raise ValueError(f"Expected a finite {name} {bound}, got {value!r}.")
+    if v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"Expected {name} {bound}, got {value!r}.")
+    return v
+
+
+def check_finite(value: Any, name: str) -> float:
+    """Check a finite real parameter of any sign."""
+    v = _real(value, name)
+    if not np.isfinite(v):
+        raise ValueError(f"Expected a finite {name}, got {value!r}.")
     return v
 
 
 def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
     """Check a real parameter in the closed interval [low, high]."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
+    v = _real(value, name)
     if not (low <= v <= high):
         raise ValueError(f"Expected {name} in [{low}, {high}], got {value!r}.")
     return v
 
 
-def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Check an integer parameter >= minimum (floats with an integral value are accepted)."""
-    if isinstance(value, bool):
+def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Check an integer parameter in ``[minimum, maximum]``; a float with an integral value is
+    accepted, any other float (2.5, NaN, infinity) is a ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, np.integer, float, np.floating)
+    ):
         raise TypeError(f"Expected {name} as an integer, got {value!r}.")
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            raise ValueError(f"Expected {name} as a whole number, got {value!r}.")
         value = int(value)
-    if not isinstance(value, (int, np.integer)):
-        raise TypeError(f"Expected {name} as an integer, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"Expected {name} >= {minimum}, got {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"Expected {name} {bound}, got {value!r}.")
     return int(value)
 
 

@@ -21,20 +21,13 @@ from ._validation import (
     check_source_probs,
     check_targets,
 )
-from .dynamics import check_reference, simulate_stats
+from .dynamics import DYNAMICS_DEFAULTS, check_dynamics_params, check_reference, simulate_stats
 from .scores._registry import ScoreInfo, get_score, registered
 
 __all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS"]
 
 #: Parameters of `ped.simulate` accepted by every ``ped+<base>`` score, with their defaults.
-DYNAMICS_PARAMS: dict[str, Any] = {
-    "nsigma": 0.6,
-    "time_step": 0.1,
-    "exit_ratio": 0.5,
-    "max_steps": 6,
-    "constant": 1.0,
-    "eps": 1e-3,
-}
+DYNAMICS_PARAMS: dict[str, Any] = dict(DYNAMICS_DEFAULTS)
 
 
 def list_scores(*, include_ped: bool = True) -> list[str]:
@@ -93,7 +86,7 @@ def _split_params(
             base[k] = v
         else:
             valid = sorted(info.defaults) + (sorted(DYNAMICS_PARAMS) if is_ped else [])
-            raise TypeError(
+            raise ValueError(
                 f"Unknown parameter {k!r} for score {name!r}. Valid parameters: "
                 f"{', '.join(valid) if valid else 'none'}."
             )
@@ -150,10 +143,11 @@ class _Inputs:
         return self._stats
 
     def moved(self, reference: Any, dyn: dict[str, Any]):
-        key = tuple(sorted({**DYNAMICS_PARAMS, **dyn}.items()))
+        checked = check_dynamics_params(**{**DYNAMICS_PARAMS, **dyn})
+        key = tuple(sorted(checked.items()))
         if key not in self._moved:
             ref = check_reference(reference, self.X.shape[1])
-            self._moved[key] = simulate_stats(self.stats, ref, **{**DYNAMICS_PARAMS, **dyn})
+            self._moved[key] = simulate_stats(self.stats, ref, **checked)
         return self._moved[key]
 
 
