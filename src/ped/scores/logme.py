@@ -13,21 +13,28 @@ __all__ = ["logme", "logme_evidence"]
 
 
 def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
-    """Eigen-decomposition of ``F^T F`` keeping the non-zero part: ``(sigma, V, n_zero)`` with
-    ``sigma`` the squared singular values above 1e-10 (descending), ``V`` the matching (D, k)
-    right singular vectors of F and ``n_zero`` the number of further zero singular values the
-    official thin SVD keeps when N <= D."""
+    """For N > D, the official truncated SVD from the eigendecomposition of ``F^T F``:
+    ``(sigma, V, 0)`` with ``sigma`` the squared singular values above 1e-10 (descending) and
+    ``V`` the matching (D, k) right singular vectors of F."""
     e, V = sym_eigh(stats.gram)  # scaled, divide and conquer, one BLAS thread
     e = e[::-1]
     V = V[:, ::-1]
     s = np.sqrt(np.clip(e, 0.0, None))
     k = int(np.sum(s > 1e-10))
-    n_zero = (
-        max(0, min(stats.n_samples, stats.n_features) - k)
-        if stats.n_samples <= stats.n_features
-        else 0
-    )
-    return s[:k] ** 2, V[:, :k], n_zero
+    return s[:k] ** 2, V[:, :k], 0
+
+
+def _sample_spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For N <= D, the official thin SVD of F from the eigendecomposition of the N x N Gram
+    ``F F^T``: ``(sigma, U)`` with all N squared singular values (descending) and the (N, N)
+    left singular vectors. Eigenvalues at the round-off level of the largest (below
+    ``N * eps * max``) are zero singular values: exactly 0 here, about ``1e-32 max`` in the
+    official SVD, a difference that no term of the evidence can see."""
+    e, U = sym_eigh(F @ F.T)
+    e, U = e[::-1], U[:, ::-1]
+    top = float(e[0]) if e.size else 0.0
+    e = np.where(e > F.shape[0] * np.finfo(np.float64).eps * top, e, 0.0)
+    return e, U
 
 
 def logme_evidence(
@@ -115,10 +122,21 @@ def logme(
         - \tfrac12\sum_i\ln(\alpha+\beta\sigma_i) - \tfrac\beta2\|t - Fm\|^2
         - \tfrac\alpha2\|m\|^2 - \tfrac N2\ln 2\pi\Big].
 
-    Everything is computed from the Gram matrix :math:`F^T F` and the class sums
-    :math:`F^T t` (no second pass over the samples), which equals the official truncated
-    SVD path for N > D. For N <= D the official code takes the thin SVD of F; the spectrum of
-    :math:`F^T F` has the same non-zero part, so the two agree.
+    For N > D everything is computed from the Gram matrix :math:`F^T F` and the class sums
+    :math:`F^T t` (no second pass over the samples), which is the official truncated SVD
+    (singular values above 1e-10). For N <= D the official code takes the thin SVD of F, with
+    all :math:`\min(N, D) = N` singular values; here they come from the N x N Gram
+    :math:`F F^T` (faster than the D x D one), and the result does not depend on the order of
+    the rows. (The D x D spectrum would add D - N round-off eigenvalues, about
+    :math:`10^{-16}` of the largest, that an absolute cut-off keeps as signal: the value
+    then depends on the row order.)
+
+    With N < D the official value is not the exact maximum evidence: its log-determinant
+    sums :math:`\ln(\alpha + \beta\sigma_i)` over the N singular values only, while the
+    exact evidence has D terms (the D - N zero eigenvalues of :math:`F^T F` each add
+    :math:`\ln\alpha`), and the two can differ widely: on the N = 100, D = 256, 4-class
+    example of issue 13 the official code gives 5.72, tllib's variant of LogME (eigenvalues of
+    the full D x D matrix) -0.27. This follows the official code.
 
     Parameters
     ----------
@@ -137,19 +155,32 @@ def logme(
     .. [1] K. You, Y. Liu, J. Wang, M. Long. LogME: Practical Assessment of Pre-trained Models
        for Transfer Learning. ICML 2021. arXiv:2102.11005.
     """
-    sigma, V, n_zero = _spectrum(stats)
-    s = np.sqrt(sigma)
     N, D = stats.n_samples, stats.n_features
     if targets is None:
-        # F^T t for t = 1[y = c] is the class sum; ||t||^2 = n_c.
-        Ft = stats.sums.T  # (D, C)
-        tt = stats.counts.astype(np.float64)
+        tt = stats.counts.astype(np.float64)  # ||t||^2 = n_c for t = 1[y = c]
     else:
-        Ft = np.zeros((D, targets.shape[1]))
-        for rows, block in stats.iter_blocks():
-            Ft += block.T @ targets[rows]
         tt = np.einsum("ij,ij->j", targets, targets)
-    X = (V.T @ Ft) / s[:, None]  # (k, n_targets) = U^T t
+    n_zero = 0
+    if N <= D:
+        # The official thin SVD of F, from the N x N Gram (cheaper than D x D, and free of
+        # the D - N round-off eigenvalues of F^T F that an absolute cut-off cannot tell apart
+        # from signal).
+        sigma, U = _sample_spectrum(stats.features())
+        if targets is None:
+            X = np.zeros((N, stats.n_classes))  # U^T t: class sums of the rows of U
+            np.add.at(X.T, stats.codes, U)
+        else:
+            X = U.T @ targets
+    else:
+        sigma, V, n_zero = _spectrum(stats)
+        s = np.sqrt(sigma)
+        if targets is None:
+            Ft = stats.sums.T  # (D, C): F^T t for t = 1[y = c] is the class sum
+        else:
+            Ft = np.zeros((D, targets.shape[1]))
+            for rows, block in stats.iter_blocks():
+                Ft += block.T @ targets[rows]
+        X = (V.T @ Ft) / s[:, None]  # (k, n_targets) = U^T t
     X2 = X**2
     evidences = [
         logme_evidence(sigma, X2[:, j], float(tt[j] - X2[:, j].sum()), N, D, n_zero=n_zero)
