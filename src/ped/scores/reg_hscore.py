@@ -78,6 +78,10 @@ def reg_hscore(
     :math:`H_\alpha = (1-\alpha)\sum_k \|B v_k\|^2 / (N[(1-\alpha)e_k + \alpha\mu])`.
     Higher is better. When every feature is constant the score is 0.
 
+    Both covariances are population ones (divided by N). tllib and transformer-ranker divide
+    the class-mean covariance by N - 1 while their Ledoit-Wolf covariance divides by N, so
+    their value is this one times N / (N - 1) (docs/deviations.md).
+
     Parameters
     ----------
     stats : ClassStats
