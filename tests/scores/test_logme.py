@@ -6,47 +6,7 @@ import numpy as np
 import pytest
 
 import ped
-
-
-def official_logme(F: np.ndarray, y: np.ndarray) -> float:
-    """The official fixed-point LogME (thuml/LogME ``_fit_fixed_point``), written from the
-    algorithm's description: thin SVD of F when N <= D, truncated SVD of F^T F otherwise."""
-    F = np.asarray(F, dtype=np.float64)
-    N, D = F.shape
-    if N > D:
-        _, s2, vh = np.linalg.svd(F.T @ F)
-        s = np.sqrt(s2)
-        k = int(np.sum(s > 1e-10))
-        s, vh = s[:k], vh[:k]
-        u = (F @ vh.T) / s
-    else:
-        u, s, _ = np.linalg.svd(F, full_matrices=False)
-    sigma = s**2
-    evidences = []
-    for c in range(int(y.max()) + 1):
-        t = (y == c).astype(np.float64)
-        x2 = (u.T @ t) ** 2
-        r0 = t @ t - x2.sum()
-        alpha = beta = 1.0
-        for _ in range(11):
-            lam = alpha / beta
-            gamma = np.sum(sigma / (sigma + lam))
-            m2 = np.sum(sigma * x2 / (lam + sigma) ** 2)
-            res2 = np.sum(x2 / (1 + sigma / lam) ** 2) + r0
-            alpha = gamma / (m2 + 1e-5)
-            beta = (N - gamma) / (res2 + 1e-5)
-            if abs(alpha / beta - lam) / lam <= 1e-3:
-                break
-        ev = (
-            D / 2 * np.log(alpha)
-            + N / 2 * np.log(beta)
-            - 0.5 * np.sum(np.log(alpha + beta * sigma))
-            - beta / 2 * res2
-            - alpha / 2 * m2
-            - N / 2 * np.log(2 * np.pi)
-        )
-        evidences.append(ev / N)
-    return float(np.mean(evidences))
+from official_reference import logme as official_logme
 
 
 def few_samples(seed=0, n=100, d=256, n_classes=4):
