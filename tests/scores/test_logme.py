@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from official_reference import logme as official_logme
 
 import ped
-from official_reference import logme as official_logme
 
 
 def few_samples(seed=0, n=100, d=256, n_classes=4):
