@@ -201,3 +201,97 @@ def test_source_probs_errors(name):
         ped.score(name, None, y, source_probs=sp * np.r_[2.0, np.ones(len(y) - 1)][:, None])
     with pytest.raises(ValueError, match=r"one row per sample \(160\), got 159 rows"):
         ped.score(name, None, y, source_probs=sp[:-1])
+
+
+# ----------------------------------------------------------------- degenerate inputs, scale
+SCALE_INVARIANT = [n for n in BASE if describe_score(n).get("scale_invariant")]
+EXTREME_SCALES = [1e-200, 1e-150, 1e-40, 1e40, 1e154, 1e200]
+
+
+def test_scale_invariant_names():
+    # Derived from each formula (see the docstrings): the rest carry absolute constants.
+    assert {"hscore", "reg_hscore", "parc"} <= set(SCALE_INVARIANT)
+    assert not {"logme", "sfda", "gbc", "nleep", "transrate"} & set(SCALE_INVARIANT)
+    assert not any(describe_score(n).get("scale_invariant") for n in ALL if n.startswith("ped+"))
+
+
+@pytest.mark.parametrize("name", SCALE_INVARIANT)
+def test_scale_invariant_scores_are_invariant(name):
+    X, y, sp, ref = _inputs()
+    base = _score(name, X, y, sp, ref)
+    for scale in EXTREME_SCALES + [3.0, 1e-3]:
+        assert _score(name, X * scale, y, sp, ref) == pytest.approx(base, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", FEATURE_SCORES)
+@pytest.mark.parametrize("scale", EXTREME_SCALES)
+def test_features_of_any_magnitude_give_a_finite_value(name, scale):
+    X, y, sp, ref = _inputs()
+    if "nleep" in name and scale > 1:
+        # reg_covar (1e-6) vanishes next to such features: the mixture's covariances are
+        # singular, and the formula with them.
+        with pytest.raises(ValueError, match=r"N-LEEP could not fit its \d+-component"):
+            _score(name, X * scale, y, sp, ref * scale)
+        return
+    # ped+ rescales with the reference, given at the same magnitude.
+    v = _score(name, X * scale, y, sp, ref * scale)
+    assert type(v) is float and np.isfinite(v), (name, scale, v)
+
+
+@pytest.mark.parametrize("name", ["logme", "gbc", "transrate", "sfda"])
+def test_scale_dependent_scores_are_continuous_across_the_internal_rescaling(name):
+    # Features below 2**100 in magnitude are used as they are, larger ones divided by a power
+    # of two (with the score's constants): the two sides of that boundary must agree.
+    X, y, sp, ref = _inputs()
+    below = _score(name, X * 2.0**96, y, sp, ref)  # largest entry just under 2**100
+    above = _score(name, X * 2.0**96 * (1 + 2**-40), y, sp, ref)
+    assert np.abs(X * 2.0**96).max() < 2.0**100 < np.abs(X * 2.0**98).max()
+    above_boundary = _score(name, X * 2.0**98, y, sp, ref)
+    assert above == pytest.approx(below, rel=1e-9, abs=1e-12)
+    assert np.isfinite(above_boundary)
+
+
+def test_logme_without_signal_is_the_evidence_of_a_featureless_model():
+    X, y, sp, ref = _inputs()
+    N = y.size
+    counts = np.bincount(y)
+    beta = N / (counts + 1e-5)
+    expected = np.mean((N / 2 * np.log(beta) - beta / 2 * counts - N / 2 * np.log(2 * np.pi)) / N)
+    for F in (np.zeros_like(X), X * 1e-200, X * 1e-60):
+        assert ped.score("logme", F, y) == pytest.approx(expected, rel=1e-9)
+    wide = np.zeros((N, 400))  # N < D: the thin-SVD path
+    assert ped.score("logme", wide, y) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "case", ["constant", "class-constant", "one sample per class", "two samples"]
+)
+def test_sfda_without_within_class_variation_is_a_value_error(case):
+    X, y, sp, ref = _inputs()
+    if case == "constant":
+        X = np.ones_like(X)
+    elif case == "class-constant":
+        X = np.random.default_rng(0).normal(size=(4, X.shape[1]))[y]
+    elif case == "one sample per class":
+        first = [int(np.flatnonzero(y == c)[0]) for c in range(4)]
+        X, y = X[first], y[first]
+    else:
+        first = [int(np.flatnonzero(y == c)[0]) for c in range(2)]
+        X, y = X[first], y[first]
+    with pytest.raises(
+        ValueError,
+        match=r"SFDA is undefined for these features: their "
+        r"within-class scatter is zero",
+    ):
+        ped.score("sfda", X, y)
+
+
+@pytest.mark.parametrize("name", FEATURE_SCORES)
+def test_masked_features_with_nan_under_the_mask_are_refused(name):
+    X, y, sp, ref = _inputs()
+    mask = np.zeros(X.shape, dtype=bool)
+    mask[5, 1] = True
+    Xm = np.ma.masked_array(X.copy(), mask=mask)
+    Xm.data[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"without masked entries, got a masked array with 1"):
+        _score(name, Xm, y, sp, ref)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._stats import ClassStats
+from ._stats import ClassStats, feature_scale
 from ._validation import (
     check_features,
     check_features_labels,
@@ -153,8 +153,15 @@ class ReferenceStats:
     def from_features(cls, features: Any, *, source: str | None = None) -> ReferenceStats:
         """Mean and population std of reference-domain features of shape (n, n_features)."""
         X = check_features(features, name="reference")
-        X64 = np.asarray(X, dtype=np.float64)
-        return cls(X64.mean(axis=0), X64.std(axis=0), n_samples=X.shape[0], source=source)
+        # Divided by a power of two first (exact), so that 1e200 features do not overflow.
+        scale = feature_scale(X)
+        X64 = np.asarray(X, dtype=np.float64) / scale
+        return cls(
+            X64.mean(axis=0) * scale,
+            X64.std(axis=0) * scale,
+            n_samples=X.shape[0],
+            source=source,
+        )
 
 
 def check_reference(reference: Any, n_features: int) -> ReferenceStats:
@@ -213,7 +220,10 @@ class Simulation:
     @property
     def features(self) -> np.ndarray:
         """The moved features, a new float64 array of shape (n_samples, n_features)."""
-        return self.stats.features()
+        out = self.stats.features()
+        if self.stats.scale != 1.0:
+            out *= self.stats.scale
+        return out
 
     @property
     def final_energy(self) -> float:
@@ -274,8 +284,10 @@ def simulate_stats(
     )
     nsigma, time_step, exit_ratio = p["nsigma"], p["time_step"], p["exit_ratio"]
     max_steps, constant, eps = p["max_steps"], p["constant"], p["eps"]
-    s_mean = reference.mean
-    s_std = np.maximum(reference.std, eps)
+    # In the units of the statistics (features / stats.scale, a power of two: exact).
+    unit = stats.scale
+    s_mean = reference.mean / unit
+    s_std = np.maximum(reference.std / unit, eps / unit)
     # Radii are translation invariant: rho_c = sqrt(sum_d var_cd / s_std_d^2).
     radius = np.sqrt(np.sum(stats.class_vars / s_std**2, axis=1))
     C, D = stats.n_classes, stats.n_features
@@ -309,7 +321,7 @@ def simulate_stats(
     moved = stats.translated(offsets) if n_steps else stats
     return Simulation(
         stats=moved,
-        offsets=offsets,
+        offsets=offsets * unit,
         energy=np.asarray(energies),
         displacement=np.asarray(disps),
         ratio=np.asarray(ratios),
@@ -412,4 +424,5 @@ def simulate(
     X, lab = check_features_labels(features, labels)
     ref = check_reference(reference, X.shape[1])
     # Only class means and variances are needed: one light pass, no Gram matrix (fuse=False).
-    return simulate_stats(ClassStats(X, lab, device=device, fuse=False), ref, **p)
+    stats = ClassStats(X, lab, device=device, fuse=False, scale=feature_scale(X))
+    return simulate_stats(stats, ref, **p)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import scores as _scores  # noqa: F401  (registers every score)
-from ._stats import ClassStats, check_device
+from ._stats import ClassStats, check_device, feature_scale
 from ._validation import (
     Labels,
     check_features,
@@ -72,6 +72,7 @@ def describe_score(name: str) -> dict[str, Any]:
         "params": params,
         "needs_features": info.needs_features,
         "needs_source_probs": info.needs_source_probs,
+        "scale_invariant": info.scale_invariant and not is_ped,
     }
 
 
@@ -139,7 +140,9 @@ class _Inputs:
     @property
     def stats(self) -> ClassStats:
         if self._stats is None:
-            self._stats = ClassStats(self.X, self.labels, device=self.device)
+            self._stats = ClassStats(
+                self.X, self.labels, device=self.device, scale=feature_scale(self.X)
+            )
         return self._stats
 
     def moved(self, reference: Any, dyn: dict[str, Any]):
