@@ -71,7 +71,7 @@ def logme_evidence(
     log_scale2 : float, default 0
         ``sigma`` is given in units of :math:`e^{L}` with ``L = log_scale2``: the squared
         singular values are ``sigma * exp(L)``. With ``L != 0`` the iteration runs on
-        :math:`\ln\alpha` and :math:`\ln\beta` so that features of any magnitude give the
+        ``ln alpha`` and ``ln beta`` so that features of any magnitude give the
         value of the formula without overflow (the result equals that of
         ``sigma * exp(L)`` to rounding).
 
