@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from blobs_helper import make_blobs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ped
 from ped.scoring import describe_score
@@ -295,3 +299,167 @@ def test_masked_features_with_nan_under_the_mask_are_refused(name):
     Xm.data[5, 1] = np.nan
     with pytest.raises(ValueError, match=r"without masked entries, got a masked array with 1"):
         _score(name, Xm, y, sp, ref)
+
+
+# ------------------------------------------------------------- hyper-parameter fuzzing
+# For every hyper-parameter of the registered scores: values that must work and values that
+# must be refused. A score's parameter missing here gets the generic pool below (any
+# outcome but a finite float or a ValueError/TypeError is a failure).
+_NAN, _INF = float("nan"), float("inf")
+_not_number = st.sampled_from(["x", None, [1], {}])
+_bad_real = st.sampled_from([_NAN, _INF, -_INF])
+PARAM_SPACE = {
+    "gaussian": (
+        st.sampled_from(["spherical", "diagonal"]),
+        st.sampled_from(["full", "Spherical", "", 1, None]),
+    ),
+    "n_components": (
+        st.integers(1, 100) | st.just(64.0),
+        st.integers(-5, 0) | st.sampled_from([2.5, _NAN, _INF, "64", True]),
+    ),
+    "var_floor": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "variant": (
+        st.sampled_from(["reference", "google"]),
+        st.sampled_from(["matrix", "REFERENCE", 0, None]),
+    ),
+    "rcond": (
+        st.none() | st.floats(0.0, 1e300),
+        st.floats(-1e300, -1e-300) | _bad_real | st.just("x"),
+    ),
+    "log": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "faithful": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "double_softmax": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "component_ratio": (
+        st.floats(0.01, 20.0),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "random_state": (
+        st.none() | st.integers(0, 2**32 - 1),
+        st.integers(-(2**40), -1) | st.integers(2**32, 2**40) | st.sampled_from([1.5, "0", True]),
+    ),
+    "variance_fraction": (
+        st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | _not_number,
+    ),
+    "reg_covar": (
+        st.floats(0.0, 1e300),
+        st.floats(-1e300, 0.0, exclude_max=True) | _bad_real | _not_number,
+    ),
+    "ratio": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "max_samples": (
+        st.integers(2, 10**9),
+        st.integers(-5, 1) | st.sampled_from([2.5, _NAN, _INF, "100", True]),
+    ),
+    "shrinkage": (
+        st.none() | st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | st.just("x"),
+    ),
+    "eps": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+}
+DYNAMICS_SPACE = {
+    "nsigma": (st.floats(-10.0, 10.0), _bad_real | _not_number),
+    "time_step": (st.floats(1e-6, 10.0), st.floats(-1e300, 0.0) | _bad_real | _not_number),
+    "exit_ratio": (
+        st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | _not_number,
+    ),
+    "max_steps": (
+        st.integers(0, 50),
+        st.integers(-5, -1) | st.integers(10_001, 10**12) | st.sampled_from([2.5, _INF, "6"]),
+    ),
+    "constant": (st.floats(0.0, 100.0), st.floats(-1e300, 0.0, exclude_max=True) | _bad_real),
+    "eps": (st.floats(1e-12, 1e3), st.floats(-1e300, 0.0) | _bad_real | _not_number),
+}
+_GENERIC = st.sampled_from([_NAN, _INF, -1, 0, 1, 0.5, 2.5, "x", None, True, [1]])
+
+
+def _fuzz_inputs():
+    X, y = make_blobs(n_per_class=15, n_classes=3, dim=6, seed=4)
+    rng = np.random.default_rng(2)
+    sp = rng.dirichlet(np.ones(5), size=y.size)
+    return X, y, sp
+
+
+def _draw_params(data, space, names):
+    """Draw a value for some of ``names``: valid ones, or (sometimes) one invalid value.
+    Returns ``(params, expect_error)``; ``expect_error`` is None when unknown (generic)."""
+    params, expect = {}, False
+    bad = data.draw(st.sampled_from([None, *names]), label="invalid parameter")
+    for k in names:
+        if k == bad:
+            continue
+        if k in space and data.draw(st.booleans(), label=f"set {k}"):
+            params[k] = data.draw(space[k][0], label=k)
+    if bad is not None:
+        if bad in space:
+            params[bad] = data.draw(space[bad][1], label=f"invalid {bad}")
+            expect = True
+        else:
+            params[bad] = data.draw(_GENERIC, label=f"generic {bad}")
+            expect = None
+    return params, expect
+
+
+def _check_outcome(call, expect):
+    try:
+        value = call()
+    except (ValueError, TypeError) as exc:
+        assert expect is not False, f"valid parameters refused: {exc}"
+        assert str(exc).strip(), "empty error message"
+        return
+    assert expect is not True, f"invalid parameter accepted, gave {value!r}"
+    assert type(value) is float and np.isfinite(value), value
+
+
+@pytest.mark.parametrize("name", BASE)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hyper_parameters_fuzzed(name, data):
+    X, y, sp = _fuzz_inputs()
+    names = sorted(describe_score(name)["params"])
+    params, expect = _draw_params(data, PARAM_SPACE, names)
+    features = X if describe_score(name)["needs_features"] else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # N-LEEP's reg_covar retries
+        _check_outcome(lambda: ped.score(name, features, y, source_probs=sp, **params), expect)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_dynamics_hyper_parameters_fuzzed(data):
+    X, y, _ = _fuzz_inputs()
+    params, expect = _draw_params(data, DYNAMICS_SPACE, sorted(DYNAMICS_SPACE))
+    _check_outcome(lambda: ped.score("ped+hscore", X, y, reference=X, **params), expect)
+    try:
+        ped.simulate(X, y, reference=X, **params)
+        assert expect is False
+    except (ValueError, TypeError):
+        assert expect is True
+
+
+def test_fuzz_space_covers_every_parameter():
+    # A parameter without declared valid and invalid values is fuzzed only generically.
+    from ped.scoring import DYNAMICS_PARAMS
+
+    assert set(DYNAMICS_SPACE) == set(DYNAMICS_PARAMS)
+    mine = {"gbc", "hscore", "leep", "logme", "nce", "nleep", "parc", "reg_hscore", "sfda"}
+    for name in mine & set(BASE) | {"transrate"}:
+        assert set(describe_score(name)["params"]) <= set(PARAM_SPACE), name

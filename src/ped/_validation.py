@@ -23,6 +23,7 @@ __all__ = [
     "check_fraction",
     "check_finite",
     "check_int",
+    "check_seed",
     "check_pair",
     "check_choice",
     "check_bool",
@@ -301,6 +302,19 @@ def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = 
     if value < minimum or (maximum is not None and value > maximum):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"Expected {name} {bound}, got {value!r}.")
+    return int(value)
+
+
+def check_seed(value: Any, name: str = "random_state", *, generator: type | None = None) -> Any:
+    """Check a seed: None, an integer in [0, 2**32 - 1], or an instance of ``generator``
+    (``np.random.Generator`` or ``np.random.RandomState``, as the consumer accepts)."""
+    if value is None or (generator is not None and isinstance(value, generator)):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        kinds = "None or an integer" + (f" or a {generator.__name__}" if generator else "")
+        raise TypeError(f"Expected {name} as {kinds}, got {value!r}.")
+    if not 0 <= value < 2**32:
+        raise ValueError(f"Expected {name} in [0, 2**32 - 1], got {value!r}.")
     return int(value)
 
 

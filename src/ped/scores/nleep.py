@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from .._stats import ClassStats, to_units
-from .._validation import Labels, check_bool, check_fraction, check_positive
+from .._validation import Labels, check_bool, check_fraction, check_positive, check_seed
 from ._pca import covariance_pca, pca_project
 from ._registry import register
 from .leep import expected_empirical_prediction
@@ -134,6 +134,7 @@ def nleep(
        Evaluate Transferability of Learned Representations. ICML 2020. arXiv:2002.12462.
     """
     ratio = check_positive(component_ratio, "component_ratio")
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     log = check_bool(log, "log")
     fraction = check_fraction(variance_fraction, "variance_fraction")
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import linalg
 
 from .._stats import ClassStats
-from .._validation import Labels, check_bool, check_int, check_positive
+from .._validation import Labels, check_bool, check_int, check_positive, check_seed
 from ._registry import register
 
 __all__ = ["parc", "parc_correlation"]
@@ -261,6 +261,7 @@ def parc(
     ratio = check_positive(ratio, "ratio")
     max_samples = check_int(max_samples, "max_samples", minimum=2)
     faithful = check_bool(faithful, "faithful")
+    random_state = check_seed(random_state, generator=np.random.Generator)
     N, D = stats.n_samples, stats.n_features
     codes = stats.codes
     rows = None

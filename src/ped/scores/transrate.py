@@ -20,7 +20,10 @@ def coding_rate(gram: np.ndarray, n: int, eps: float, scale: float = 1.0) -> flo
     :math:`\log(1 + e\,s^2/(n\epsilon))` are then taken on logarithms, without overflow."""
     e = np.clip(linalg.eigvalsh(gram, check_finite=False), 0.0, None)
     if scale == 1.0:
-        return 0.5 * float(np.sum(np.log1p(e / (n * eps))))
+        with np.errstate(over="ignore"):
+            ratio = e / (n * eps)
+        if np.isfinite(ratio).all():
+            return 0.5 * float(np.sum(np.log1p(ratio)))
     with np.errstate(divide="ignore"):
         log_ratio = np.log(e) + 2.0 * np.log(scale) - np.log(n * eps)
     return 0.5 * float(np.sum(np.logaddexp(0.0, log_ratio)))
