@@ -217,3 +217,38 @@ def test_translated_stats_equal_recomputed_stats(seed, n_classes):
     rows = np.random.default_rng(seed).permutation(X.shape[0])[: X.shape[0] // 2]
     np.testing.assert_allclose(moved.gather(rows), direct.features()[rows], atol=1e-12)
     np.testing.assert_array_equal(stats.gather(rows), X[rows])
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_simulate_at_extreme_magnitudes(scale):
+    # eps is an absolute floor of the reference std: scaled with the features (it does not
+    # bind at 1e200 either way), the dynamics must be those of the unscaled features.
+    X, y = make_blobs()
+    ref = make_blobs(seed=3)[0]
+    sim = ped.simulate(X * scale, y, reference=ref * scale, eps=1e-3 * min(scale, 1.0))
+    base = ped.simulate(X, y, reference=ref)
+    assert sim.n_steps == base.n_steps
+    np.testing.assert_allclose(sim.features, base.features * scale, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(sim.offsets, base.offsets * scale, rtol=1e-9, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_class_stats_scale_is_exact(device):
+    from ped._stats import ClassStats, feature_scale
+    from ped._validation import check_labels
+
+    X, y = make_blobs()
+    lab = check_labels(y)
+    big = X * 2.0**300
+    assert feature_scale(big) == 2.0 ** round(np.log2(np.abs(big).max()))
+    assert feature_scale(X) == 1.0 and feature_scale(np.zeros((2, 2))) == 1.0
+    plain = ClassStats(X, lab, device=device)
+    scaled = ClassStats(big, lab, device=device, scale=2.0**300)
+    for attr in ("means", "class_vars", "scatter", "within_scatter", "gram"):
+        np.testing.assert_array_equal(getattr(scaled, attr), getattr(plain, attr))
+    np.testing.assert_array_equal(scaled.features(), X)
+    np.testing.assert_array_equal(scaled.gather(np.arange(5)), X[:5])
+    P = np.random.default_rng(0).normal(size=(X.shape[1], 2))
+    np.testing.assert_array_equal(scaled.project(P), plain.project(P))
+    with pytest.raises(ValueError, match=r"Expected a power-of-two scale, got 3\.0"):
+        ClassStats(X, lab, scale=3.0)
