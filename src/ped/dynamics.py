@@ -155,7 +155,9 @@ class ReferenceStats:
         X = check_features(features, name="reference")
         # Divided by a power of two first (exact), so that 1e200 features do not overflow.
         scale = feature_scale(X)
-        X64 = np.asarray(X, dtype=np.float64) / scale
+        X64 = np.asarray(X, dtype=np.float64)
+        if scale != 1.0:
+            X64 = X64 / scale
         return cls(
             X64.mean(axis=0) * scale,
             X64.std(axis=0) * scale,
