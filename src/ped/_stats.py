@@ -67,7 +67,8 @@ def feature_scale(X: np.ndarray) -> float:
     """The power of two that `ClassStats` divides ``X`` by: 1.0 when the largest magnitude of
     ``X`` lies in ``[2**-100, 2**100]`` (or ``X`` is all zero), else the power of two nearest
     that magnitude, so that the scaled features have a largest magnitude near 1."""
-    top = float(np.max(np.abs(X))) if X.size else 0.0
+    # max and -min rather than abs: no temporary array of the features' size.
+    top = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
     if top == 0.0 or 2.0**-SAFE_EXPONENT <= top <= 2.0**SAFE_EXPONENT:
         return 1.0
     exponent = int(np.clip(np.round(np.log2(top)), -1000, 1000))  # 1 / scale stays finite
