@@ -42,8 +42,9 @@ def _fit_mixture(Z: np.ndarray, n_components: int, random_state, reg_covar: floa
             if attempt == _MAX_RETRIES:
                 raise ValueError(
                     f"N-LEEP could not fit its {n_components}-component Gaussian mixture: some "
-                    f"components have a singular covariance even with reg_covar={reg:g} (in "
-                    "units of the features divided by a power of two). Too few samples per "
+                    "components have an ill-defined (singular) covariance even with "
+                    f"reg_covar={reg:g} (in units of the features divided by a power of two). "
+                    "Too few samples per "
                     "component or features of extreme magnitude; use a smaller "
                     "component_ratio or a larger reg_covar."
                 ) from exc
