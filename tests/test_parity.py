@@ -40,10 +40,12 @@ CASES = sorted(k for k in EXPECTED if not k.startswith("_"))
 SCORE_RTOL = 1e-6
 GBC_RTOL = 1e-4  # the official GBC computes in float32
 # The official PARC ranks the round-off of its label RDM (see ped.scores.parc), and that
-# round-off follows the BLAS thread count: on relu_mid the same code gives 20.056604 with two
-# OpenBLAS threads and 20.056641 with one (1.8e-6 relative). The exact label RDM moves the
-# score by 0.08 there, so 1e-5 still tells the faithful computation from the exact one.
-PARC_RTOL = 1e-5
+# round-off follows the BLAS: on relu_mid the same code gives 20.056604 with two OpenBLAS
+# threads and 20.056641 with one (1.8e-6 relative), and ped gives 20.055179 on an AMD EPYC
+# without AVX-512 (OpenBLAS's Zen and Haswell kernels; 7.1e-5 relative). The exact label RDM
+# gives 20.139648 there (4.1e-3 relative), so 1e-4 still tells the faithful computation
+# from the exact one on any of these machines.
+PARC_RTOL = 1e-4
 FEATURES_RTOL = 1e-7
 RANK_RTOL = 1e-9
 
