@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from blobs_helper import make_blobs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ped
 from ped.scoring import describe_score
@@ -146,8 +150,32 @@ def test_unknown_score_lists_valid_names():
     X, y, sp, ref = _inputs()
     with pytest.raises(ValueError, match=r"Unknown score 'lgme'\. Valid scores: .*logme"):
         ped.score("lgme", X, y)
-    with pytest.raises(TypeError, match=r"Unknown parameter 'bogus' for score 'logme'"):
+    with pytest.raises(
+        ValueError, match=r"Unknown parameter 'bogus' for score 'logme'\. Valid parameters: none"
+    ):
         ped.score("logme", X, y, bogus=1)
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown parameter 'nsgima' for score 'ped\+logme'\. Valid parameters: "
+        r"constant, eps, exit_ratio, max_steps, nsigma, time_step\.",
+    ):
+        ped.score("ped+logme", X, y, reference=ref, nsgima=0.3)
+
+
+def test_cli_score_rejects_a_misspelled_parameter(tmp_path, capsys):
+    from ped.cli import main
+
+    X, y, _, ref = _inputs()
+    for name, arr in (("X", X), ("y", y), ("ref", ref)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    argv = ["score", str(tmp_path / "X.npy"), str(tmp_path / "y.npy"), "-s", "ped+logme"]
+    argv += ["-r", str(tmp_path / "ref.npy"), "-p", "nsgima=0.3"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Unknown parameter(s) 'nsgima' for score(s) ped+logme" in err
+    assert "nsigma" in err
+    assert main([*argv[:-1], "nsigma=0.3", "--json"]) == 0
 
 
 def test_score_many_equals_score():
@@ -177,3 +205,261 @@ def test_source_probs_errors(name):
         ped.score(name, None, y, source_probs=sp * np.r_[2.0, np.ones(len(y) - 1)][:, None])
     with pytest.raises(ValueError, match=r"one row per sample \(160\), got 159 rows"):
         ped.score(name, None, y, source_probs=sp[:-1])
+
+
+# ----------------------------------------------------------------- degenerate inputs, scale
+SCALE_INVARIANT = [n for n in BASE if describe_score(n).get("scale_invariant")]
+EXTREME_SCALES = [1e-200, 1e-150, 1e-40, 1e40, 1e154, 1e200]
+
+
+def test_scale_invariant_names():
+    # Derived from each formula (see the docstrings): the rest carry absolute constants.
+    assert {"hscore", "reg_hscore", "parc"} <= set(SCALE_INVARIANT)
+    assert not {"logme", "sfda", "gbc", "nleep", "transrate"} & set(SCALE_INVARIANT)
+    assert not any(describe_score(n).get("scale_invariant") for n in ALL if n.startswith("ped+"))
+
+
+@pytest.mark.parametrize("name", SCALE_INVARIANT)
+def test_scale_invariant_scores_are_invariant(name):
+    X, y, sp, ref = _inputs()
+    base = _score(name, X, y, sp, ref)
+    for scale in EXTREME_SCALES + [3.0, 1e-3]:
+        assert _score(name, X * scale, y, sp, ref) == pytest.approx(base, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", FEATURE_SCORES)
+@pytest.mark.parametrize("scale", EXTREME_SCALES)
+def test_features_of_any_magnitude_give_a_finite_value(name, scale):
+    X, y, sp, ref = _inputs()
+    if "nleep" in name and scale > 1:
+        # reg_covar (1e-6) vanishes next to such features: the mixture's covariances are
+        # singular, and the formula with them.
+        with pytest.raises(ValueError, match=r"N-LEEP could not fit its \d+-component"):
+            _score(name, X * scale, y, sp, ref * scale)
+        return
+    # ped+ rescales with the reference, given at the same magnitude.
+    v = _score(name, X * scale, y, sp, ref * scale)
+    assert type(v) is float and np.isfinite(v), (name, scale, v)
+
+
+@pytest.mark.parametrize("name", ["logme", "gbc", "transrate", "sfda"])
+def test_scale_dependent_scores_are_continuous_across_the_internal_rescaling(name):
+    # Features below 2**100 in magnitude are used as they are, larger ones divided by a power
+    # of two (with the score's constants): the two sides of that boundary must agree.
+    X, y, sp, ref = _inputs()
+    below = _score(name, X * 2.0**96, y, sp, ref)  # largest entry just under 2**100
+    above = _score(name, X * 2.0**96 * (1 + 2**-40), y, sp, ref)
+    assert np.abs(X * 2.0**96).max() < 2.0**100 < np.abs(X * 2.0**98).max()
+    above_boundary = _score(name, X * 2.0**98, y, sp, ref)
+    assert above == pytest.approx(below, rel=1e-9, abs=1e-12)
+    assert np.isfinite(above_boundary)
+
+
+def test_logme_without_signal_is_the_evidence_of_a_featureless_model():
+    X, y, sp, ref = _inputs()
+    N = y.size
+    counts = np.bincount(y)
+    beta = N / (counts + 1e-5)
+    expected = np.mean((N / 2 * np.log(beta) - beta / 2 * counts - N / 2 * np.log(2 * np.pi)) / N)
+    for F in (np.zeros_like(X), X * 1e-200, X * 1e-60):
+        assert ped.score("logme", F, y) == pytest.approx(expected, rel=1e-9)
+    wide = np.zeros((N, 400))  # N < D: the thin-SVD path
+    assert ped.score("logme", wide, y) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "case", ["constant", "class-constant", "one sample per class", "two samples"]
+)
+def test_sfda_without_within_class_variation_is_a_value_error(case):
+    X, y, sp, ref = _inputs()
+    if case == "constant":
+        X = np.ones_like(X)
+    elif case == "class-constant":
+        X = np.random.default_rng(0).normal(size=(4, X.shape[1]))[y]
+    elif case == "one sample per class":
+        first = [int(np.flatnonzero(y == c)[0]) for c in range(4)]
+        X, y = X[first], y[first]
+    else:
+        first = [int(np.flatnonzero(y == c)[0]) for c in range(2)]
+        X, y = X[first], y[first]
+    with pytest.raises(
+        ValueError,
+        match=r"SFDA is undefined for these features: their "
+        r"within-class scatter is zero",
+    ):
+        ped.score("sfda", X, y)
+
+
+@pytest.mark.parametrize("name", FEATURE_SCORES)
+def test_masked_features_with_nan_under_the_mask_are_refused(name):
+    X, y, sp, ref = _inputs()
+    mask = np.zeros(X.shape, dtype=bool)
+    mask[5, 1] = True
+    Xm = np.ma.masked_array(X.copy(), mask=mask)
+    Xm.data[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"without masked entries, got a masked array with 1"):
+        _score(name, Xm, y, sp, ref)
+
+
+# ------------------------------------------------------------- hyper-parameter fuzzing
+# For every hyper-parameter of the registered scores: values that must work and values that
+# must be refused. A score's parameter missing here gets the generic pool below (any
+# outcome but a finite float or a ValueError/TypeError is a failure).
+_NAN, _INF = float("nan"), float("inf")
+_not_number = st.sampled_from(["x", None, [1], {}])
+_bad_real = st.sampled_from([_NAN, _INF, -_INF])
+PARAM_SPACE = {
+    "gaussian": (
+        st.sampled_from(["spherical", "diagonal"]),
+        st.sampled_from(["full", "Spherical", "", 1, None]),
+    ),
+    "n_components": (
+        st.integers(1, 100) | st.just(64.0),
+        st.integers(-5, 0) | st.sampled_from([2.5, _NAN, _INF, "64", True]),
+    ),
+    "var_floor": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "variant": (
+        st.sampled_from(["reference", "google"]),
+        st.sampled_from(["matrix", "REFERENCE", 0, None]),
+    ),
+    "rcond": (
+        st.none() | st.floats(0.0, 1e300),
+        st.floats(-1e300, -1e-300) | _bad_real | st.just("x"),
+    ),
+    "log": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "faithful": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "double_softmax": (st.booleans(), st.sampled_from([0, 1, "yes", None, 1.0])),
+    "component_ratio": (
+        st.floats(0.01, 20.0),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "random_state": (
+        st.none() | st.integers(0, 2**32 - 1),
+        st.integers(-(2**40), -1) | st.integers(2**32, 2**40) | st.sampled_from([1.5, "0", True]),
+    ),
+    "variance_fraction": (
+        st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | _not_number,
+    ),
+    "reg_covar": (
+        st.floats(0.0, 1e300),
+        st.floats(-1e300, 0.0, exclude_max=True) | _bad_real | _not_number,
+    ),
+    "ratio": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "max_samples": (
+        st.integers(2, 10**9),
+        st.integers(-5, 1) | st.sampled_from([2.5, _NAN, _INF, "100", True]),
+    ),
+    "shrinkage": (
+        st.none() | st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | st.just("x"),
+    ),
+    "eps": (
+        st.floats(1e-300, 1e300),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+}
+DYNAMICS_SPACE = {
+    "nsigma": (st.floats(-10.0, 10.0), _bad_real | _not_number),
+    "time_step": (st.floats(1e-6, 10.0), st.floats(-1e300, 0.0) | _bad_real | _not_number),
+    "exit_ratio": (
+        st.floats(0.0, 1.0),
+        st.floats(1.0, 1e300, exclude_min=True)
+        | st.floats(-1e300, 0.0, exclude_max=True)
+        | _bad_real
+        | _not_number,
+    ),
+    "max_steps": (
+        st.integers(0, 50),
+        st.integers(-5, -1) | st.integers(10_001, 10**12) | st.sampled_from([2.5, _INF, "6"]),
+    ),
+    "constant": (st.floats(0.0, 100.0), st.floats(-1e300, 0.0, exclude_max=True) | _bad_real),
+    "eps": (st.floats(1e-12, 1e3), st.floats(-1e300, 0.0) | _bad_real | _not_number),
+}
+_GENERIC = st.sampled_from([_NAN, _INF, -1, 0, 1, 0.5, 2.5, "x", None, True, [1]])
+
+
+def _fuzz_inputs():
+    X, y = make_blobs(n_per_class=15, n_classes=3, dim=6, seed=4)
+    rng = np.random.default_rng(2)
+    sp = rng.dirichlet(np.ones(5), size=y.size)
+    return X, y, sp
+
+
+def _draw_params(data, space, names):
+    """Draw a value for some of ``names``: valid ones, or (sometimes) one invalid value.
+    Returns ``(params, expect_error)``; ``expect_error`` is None when unknown (generic)."""
+    params, expect = {}, False
+    bad = data.draw(st.sampled_from([None, *names]), label="invalid parameter")
+    for k in names:
+        if k == bad:
+            continue
+        if k in space and data.draw(st.booleans(), label=f"set {k}"):
+            params[k] = data.draw(space[k][0], label=k)
+    if bad is not None:
+        if bad in space:
+            params[bad] = data.draw(space[bad][1], label=f"invalid {bad}")
+            expect = True
+        else:
+            params[bad] = data.draw(_GENERIC, label=f"generic {bad}")
+            expect = None
+    return params, expect
+
+
+def _check_outcome(call, expect):
+    try:
+        value = call()
+    except (ValueError, TypeError) as exc:
+        assert expect is not False, f"valid parameters refused: {exc}"
+        assert str(exc).strip(), "empty error message"
+        return
+    assert expect is not True, f"invalid parameter accepted, gave {value!r}"
+    assert type(value) is float and np.isfinite(value), value
+
+
+@pytest.mark.parametrize("name", BASE)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_hyper_parameters_fuzzed(name, data):
+    X, y, sp = _fuzz_inputs()
+    names = sorted(describe_score(name)["params"])
+    params, expect = _draw_params(data, PARAM_SPACE, names)
+    features = X if describe_score(name)["needs_features"] else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # N-LEEP's reg_covar retries
+        _check_outcome(lambda: ped.score(name, features, y, source_probs=sp, **params), expect)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_dynamics_hyper_parameters_fuzzed(data):
+    X, y, _ = _fuzz_inputs()
+    params, expect = _draw_params(data, DYNAMICS_SPACE, sorted(DYNAMICS_SPACE))
+    _check_outcome(lambda: ped.score("ped+hscore", X, y, reference=X, **params), expect)
+    try:
+        ped.simulate(X, y, reference=X, **params)
+        assert expect is False
+    except (ValueError, TypeError):
+        assert expect is True
+
+
+def test_fuzz_space_covers_every_parameter():
+    # A parameter without declared valid and invalid values is fuzzed only generically.
+    from ped.scoring import DYNAMICS_PARAMS
+
+    assert set(DYNAMICS_SPACE) == set(DYNAMICS_PARAMS)
+    mine = {"gbc", "hscore", "leep", "logme", "nce", "nleep", "parc", "reg_hscore", "sfda"}
+    for name in mine & set(BASE) | {"transrate"}:
+        assert set(describe_score(name)["params"]) <= set(PARAM_SPACE), name

@@ -123,6 +123,50 @@ def test_reference_width_and_none_errors():
         ped.simulate(X, y, reference=X, time_step=-1)
 
 
+BAD_DYNAMICS = [
+    ({"time_step": -1}, r"Expected time_step > 0, got -1"),
+    ({"time_step": 0.0}, r"Expected time_step > 0, got 0\.0"),
+    ({"nsigma": float("nan")}, r"Expected a finite nsigma, got nan"),
+    ({"nsigma": float("inf")}, r"Expected a finite nsigma, got inf"),
+    ({"max_steps": 2.5}, r"Expected max_steps as a whole number, got 2\.5"),
+    ({"max_steps": float("inf")}, r"Expected max_steps as a whole number, got inf"),
+    ({"max_steps": -1}, r"Expected max_steps in \[0, 10000\], got -1"),
+    ({"max_steps": 10**9, "exit_ratio": 0.0}, r"Expected max_steps in \[0, 10000\]"),
+    ({"eps": -1e-3}, r"Expected eps > 0, got -0\.001"),
+    ({"eps": 0}, r"Expected eps > 0, got 0"),
+    ({"exit_ratio": -0.5}, r"Expected exit_ratio in \[0\.0, 1\.0\], got -0\.5"),
+    ({"exit_ratio": float("nan")}, r"Expected exit_ratio in \[0\.0, 1\.0\], got nan"),
+    ({"constant": -1.0}, r"Expected constant >= 0, got -1\.0"),
+]
+
+
+@pytest.mark.parametrize(("params", "message"), BAD_DYNAMICS)
+def test_one_validation_for_simulate_and_every_ped_score(params, message):
+    X, y = make_blobs()
+    with pytest.raises(ValueError, match=message):
+        ped.simulate(X, y, reference=X, **params)
+    for name in ("ped+logme", "ped+hscore"):
+        with pytest.raises(ValueError, match=message):
+            ped.score(name, X, y, reference=X, **params)
+    with pytest.raises(ValueError, match=message):
+        ped.score_many(["ped+sfda"], X, y, reference=X, params={"ped+sfda": params})
+
+
+def test_dynamics_parameters_of_the_wrong_type():
+    X, y = make_blobs()
+    with pytest.raises(TypeError, match=r"Expected nsigma as a real number, got 'big'"):
+        ped.simulate(X, y, reference=X, nsigma="big")
+    with pytest.raises(TypeError, match=r"Expected max_steps as an integer, got True"):
+        ped.score("ped+logme", X, y, reference=X, max_steps=True)
+
+
+def test_exit_ratio_zero_and_whole_float_max_steps_are_valid():
+    X, y = make_blobs()
+    sim = ped.simulate(X, y, reference=X, exit_ratio=0.0, max_steps=3.0, nsigma=-2.0)
+    assert sim.n_steps == 3
+    assert sim.params["max_steps"] == 3 and type(sim.params["max_steps"]) is int
+
+
 def test_float32_input_gives_float64_output_and_is_not_modified():
     X, y = make_blobs(dtype=np.float32)
     X0 = X.copy()
@@ -173,3 +217,38 @@ def test_translated_stats_equal_recomputed_stats(seed, n_classes):
     rows = np.random.default_rng(seed).permutation(X.shape[0])[: X.shape[0] // 2]
     np.testing.assert_allclose(moved.gather(rows), direct.features()[rows], atol=1e-12)
     np.testing.assert_array_equal(stats.gather(rows), X[rows])
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_simulate_at_extreme_magnitudes(scale):
+    # eps is an absolute floor of the reference std: scaled with the features (it does not
+    # bind at 1e200 either way), the dynamics must be those of the unscaled features.
+    X, y = make_blobs()
+    ref = make_blobs(seed=3)[0]
+    sim = ped.simulate(X * scale, y, reference=ref * scale, eps=1e-3 * min(scale, 1.0))
+    base = ped.simulate(X, y, reference=ref)
+    assert sim.n_steps == base.n_steps
+    np.testing.assert_allclose(sim.features, base.features * scale, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(sim.offsets, base.offsets * scale, rtol=1e-9, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_class_stats_scale_is_exact(device):
+    from ped._stats import ClassStats, feature_scale
+    from ped._validation import check_labels
+
+    X, y = make_blobs()
+    lab = check_labels(y)
+    big = X * 2.0**300
+    assert feature_scale(big) == 2.0 ** round(np.log2(np.abs(big).max()))
+    assert feature_scale(X) == 1.0 and feature_scale(np.zeros((2, 2))) == 1.0
+    plain = ClassStats(X, lab, device=device)
+    scaled = ClassStats(big, lab, device=device, scale=2.0**300)
+    for attr in ("means", "class_vars", "scatter", "within_scatter", "gram"):
+        np.testing.assert_array_equal(getattr(scaled, attr), getattr(plain, attr))
+    np.testing.assert_array_equal(scaled.features(), X)
+    np.testing.assert_array_equal(scaled.gather(np.arange(5)), X[:5])
+    P = np.random.default_rng(0).normal(size=(X.shape[1], 2))
+    np.testing.assert_array_equal(scaled.project(P), plain.project(P))
+    with pytest.raises(ValueError, match=r"Expected a power-of-two scale, got 3\.0"):
+        ClassStats(X, lab, scale=3.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ped
 from ped._validation import check_features, check_labels, check_source_probs
 
 
@@ -30,3 +31,105 @@ def test_feature_errors_name_the_problem():
 def test_source_probs_errors():
     with pytest.raises(ValueError, match="rows to sum to 1, got row 1 summing to 0.5"):
         check_source_probs(np.array([[0.5, 0.5], [0.25, 0.25]]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, np.nan, 1, 0, None, 0, 1], dtype=object),
+        [0, 1, None, 1, 0, float("nan"), 0, 1],
+        np.array(["a", "b", None, "a", "b", float("nan"), "b", "a"], dtype=object),
+        np.array([0.0, 1.0, np.nan, 1.0, 0.0, np.inf, 0.0, 1.0]),
+    ],
+)
+def test_missing_labels_are_named_by_position(labels):
+    with pytest.raises(
+        ValueError,
+        match=r"got 2 missing label\(s\) \(None, NaN or infinity\) at position\(s\) 2, 5",
+    ):
+        check_labels(labels)
+
+
+def test_missing_label_positions_are_truncated():
+    labels = np.array([None] * 12 + [0, 1], dtype=object)
+    with pytest.raises(ValueError, match=r"at position\(s\) 0, 1, .*, 9, \.\.\. \(12 in all\)"):
+        check_labels(labels)
+
+
+def test_missing_labels_rejected_by_score():
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array([0, 1, None, 1, 0, 1, 0, 1], dtype=object)
+    with pytest.raises(ValueError, match=r"missing label\(s\) .* at position\(s\) 2;"):
+        ped.score("hscore", X, y)
+
+
+def test_fractional_float_labels_ask_for_a_2d_target():
+    with pytest.raises(
+        ValueError,
+        match=r"Expected class labels, got 3 non-integer float value\(s\) \(first 0\.5 at "
+        r"position 1\); a regression target goes in as an array of shape \(n_samples, 1\)",
+    ):
+        check_labels(np.array([0.0, 0.5, 1.0, 1.5, 2.25]))
+    assert check_labels(np.array([2.0, 0.0, 1.0])).codes.tolist() == [2, 0, 1]
+
+
+def test_single_regression_target_is_regression():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    t = X @ rng.normal(size=(6, 1)) + 0.1 * rng.normal(size=(200, 1))
+    value = ped.score("logme", X, t)
+    # The evidence of a regression, not of 200 one-sample classes.
+    assert value == pytest.approx(_logme_regression(X, t[:, 0]), rel=1e-9)
+    assert value == pytest.approx(ped.score("logme", X, np.c_[t, t]), rel=1e-12)
+    with pytest.raises(ValueError, match=r"Expected class labels, got 200 non-integer float"):
+        ped.score("logme", X, t[:, 0])
+    with pytest.raises(ValueError, match=r"'sfda' takes 1-D class labels; got 2-D targets"):
+        ped.score("sfda", X, t)
+    # Integer labels in a column are still classes.
+    y = (t[:, 0] > 0).astype(int)
+    assert ped.score("sfda", X, y[:, None]) == ped.score("sfda", X, y)
+
+
+def _logme_regression(F, t):
+    """The official fixed-point LogME of one real target (N > D: truncated SVD)."""
+    N, D = F.shape
+    e, V = np.linalg.eigh(F.T @ F)
+    s = np.sqrt(np.clip(e, 0, None))
+    keep = s > 1e-10
+    s, V = s[keep], V[:, keep]
+    u = F @ V / s
+    sigma = s**2
+    x2 = (u.T @ t) ** 2
+    r0 = t @ t - x2.sum()
+    alpha = beta = 1.0
+    for _ in range(11):
+        lam = alpha / beta
+        gamma = np.sum(sigma / (sigma + lam))
+        m2 = np.sum(sigma * x2 / (lam + sigma) ** 2)
+        res2 = np.sum(x2 / (1 + sigma / lam) ** 2) + r0
+        alpha = gamma / (m2 + 1e-5)
+        beta = (N - gamma) / (res2 + 1e-5)
+        if abs(alpha / beta - lam) / lam <= 1e-3:
+            break
+    ev = (
+        D / 2 * np.log(alpha)
+        + N / 2 * np.log(beta)
+        - 0.5 * np.sum(np.log(alpha + beta * sigma))
+        - beta / 2 * res2
+        - alpha / 2 * m2
+        - N / 2 * np.log(2 * np.pi)
+    )
+    return ev / N
+
+
+def test_masked_arrays():
+    X = np.ma.masked_array(np.zeros((3, 2)), mask=[[0, 0], [0, 1], [0, 0]])
+    X.data[1, 1] = np.nan
+    with pytest.raises(
+        ValueError, match=r"Expected features without masked entries, got a masked array with 1"
+    ):
+        check_features(X)
+    clean = np.ma.masked_array(np.ones((3, 2)), mask=False)
+    assert type(check_features(clean)) is np.ndarray
+    with pytest.raises(ValueError, match=r"Expected labels without masked entries"):
+        check_labels(np.ma.masked_array([0, 1, 2], mask=[0, 1, 0]))

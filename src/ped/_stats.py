@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from ._validation import Labels
 
-__all__ = ["ClassStats", "add_rows", "check_device"]
+__all__ = ["ClassStats", "add_rows", "check_device", "feature_scale", "check_scale", "to_units"]
 
 _BLOCK_BYTES = 64 * 2**20  # rows are upcast to float64 in blocks of about this size
 _GATHER_ROWS = 512  # rows gathered at a time (add_rows, ClassStats.gather)
@@ -55,6 +55,41 @@ def add_rows(
             block[part] -= rows
         else:
             block[part] += rows
+
+
+#: Features whose largest magnitude lies in [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] are used as
+#: they are (squares and Gram matrices stay far from overflow and underflow); others are
+#: divided by a power of two (`feature_scale`).
+SAFE_EXPONENT = 100
+
+
+def feature_scale(X: np.ndarray) -> float:
+    """The power of two that `ClassStats` divides ``X`` by: 1.0 when the largest magnitude of
+    ``X`` lies in ``[2**-100, 2**100]`` (or ``X`` is all zero), else the power of two nearest
+    that magnitude, so that the scaled features have a largest magnitude near 1."""
+    # max and -min rather than abs: no temporary array of the features' size.
+    top = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
+    if top == 0.0 or 2.0**-SAFE_EXPONENT <= top <= 2.0**SAFE_EXPONENT:
+        return 1.0
+    exponent = int(np.clip(np.round(np.log2(top)), -1000, 1000))  # 1 / scale stays finite
+    return float(2.0**exponent)
+
+
+def to_units(value: float, scale: float, power: int = 2) -> float:
+    """``value / scale**power`` for a power-of-two ``scale``, exact (``ldexp``), without
+    intermediate overflow: a constant of a formula in the units of `ClassStats` statistics
+    (``power=2`` for a variance). Beyond float64's range the result is 0.0 or infinity."""
+    exponent = int(np.frexp(scale)[1]) - 1
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(float(value), -power * exponent))
+
+
+def check_scale(scale: Any) -> float:
+    """Validate a `ClassStats` scale: a positive finite power of two."""
+    s = float(scale)
+    if not (np.isfinite(s) and s > 0 and np.frexp(s)[0] == 0.5):
+        raise ValueError(f"Expected a power-of-two scale, got {scale!r}.")
+    return s
 
 
 def check_device(device: Any) -> Any:
@@ -115,6 +150,12 @@ class ClassStats:
         for either costs one pass. ``False`` computes class moments alone first (cheaper when
         only means and variances are needed, as for `ped.simulate`), and the scatter in a
         second pass if it is asked for later.
+    scale : float, default 1.0
+        A power of two (see `feature_scale`): every statistic, `features`, `gather` and
+        `project` describe ``X / scale``, and ``offsets`` are in those units. Dividing by a
+        power of two is exact, so features of any magnitude (1e-200, 1e200) give statistics
+        that neither overflow nor underflow; a score whose formula is not invariant to the
+        feature scale reads ``stats.scale`` to express its constants in these units.
     """
 
     def __init__(
@@ -125,8 +166,10 @@ class ClassStats:
         *,
         device: Any = None,
         fuse: bool = True,
+        scale: float = 1.0,
     ):
         self.X = X
+        self.scale = check_scale(scale)
         self.labels = labels
         self.codes = labels.codes
         self.n_samples, self.n_features = X.shape
@@ -138,6 +181,13 @@ class ClassStats:
         self._cache: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------- helpers
+    def _upcast(self, rows: np.ndarray) -> np.ndarray:
+        """A float64 copy of some rows of ``X``, divided by `scale` (exact: a power of two)."""
+        out = np.array(rows, dtype=np.float64)
+        if self.scale != 1.0:
+            out *= 1.0 / self.scale
+        return out
+
     def _cached(self, key: str, fn):
         if key not in self._cache:
             self._cache[key] = fn()
@@ -161,7 +211,7 @@ class ClassStats:
         """Yield ``(rows, block)``: float64 copies of consecutive row blocks of the features
         (translated, if this object carries offsets)."""
         for rows in self._slices():
-            block = np.array(self.X[rows], dtype=np.float64)
+            block = self._upcast(self.X[rows])
             if self.offsets is not None:
                 add_rows(block, self.offsets, self.codes[rows])
             yield rows, block
@@ -175,13 +225,15 @@ class ClassStats:
         for start in range(0, rows.shape[0], _GATHER_ROWS):
             part = slice(start, start + _GATHER_ROWS)
             out[part] = X[rows[part]]
+        if self.scale != 1.0:
+            out *= 1.0 / self.scale
         if self.offsets is not None:
             add_rows(out, self.offsets, self.codes[rows])
         return out
 
     def features(self) -> np.ndarray:
         """The (translated) features as a new float64 array of shape (n_samples, n_features)."""
-        out = np.array(self.X, dtype=np.float64)
+        out = self._upcast(self.X)
         if self.offsets is not None:
             out += self.offsets[self.codes]
         return out
@@ -212,7 +264,7 @@ class ClassStats:
             first = np.full(root.n_classes, -1, dtype=np.intp)
             # The first occurrence of every code: reversed assignment keeps the smallest index.
             first[root.codes[::-1]] = np.arange(root.n_samples - 1, -1, -1)
-            return np.array(root.X[first], dtype=np.float64)
+            return root._upcast(root.X[first])
 
         K = root._cached("shift", fn)
         return K if self.offsets is None else K + self.offsets
@@ -235,7 +287,7 @@ class ClassStats:
         sz2 = np.zeros((C, D)) if moments else None
         G = np.zeros((D, D)) if gram else None
         for rows in self._slices():
-            z = np.array(self.X[rows], dtype=np.float64)
+            z = self._upcast(self.X[rows])
             add_rows(z, K, self.codes[rows], subtract=True)
             if gram:
                 G += z.T @ z  # symmetric rank-k update (numpy calls syrk for z.T @ z)
@@ -280,7 +332,8 @@ class ClassStats:
     def _torch_block(self, rows: slice):
         torch = self._torch()
         block = torch.from_numpy(np.array(self.X[rows], copy=True))
-        return block.to(self.device).to(torch.float64)
+        block = block.to(self.device).to(torch.float64)
+        return block if self.scale == 1.0 else block.mul_(1.0 / self.scale)
 
     def _torch_pass(self, moments: bool, gram: bool) -> None:
         torch = self._torch()
@@ -443,7 +496,7 @@ class ClassStats:
         s1 = np.zeros((C, D))
         s2 = np.zeros((C, D))
         for rows in root._slices():
-            z = np.array(root.X[rows], dtype=np.float64)
+            z = root._upcast(root.X[rows])
             add_rows(z, K, root.codes[rows], subtract=True)
             z *= w[rows, None]
             G += z.T @ z
@@ -463,7 +516,7 @@ class ClassStats:
             )
         root = self.root
         total = offsets if self.offsets is None else self.offsets + offsets
-        out = ClassStats(root.X, root.labels, offsets=total)
+        out = ClassStats(root.X, root.labels, offsets=total, scale=root.scale)
         out.device = root.device
         out.fuse = root.fuse
         out._root = root

@@ -21,7 +21,9 @@ __all__ = [
     "check_targets",
     "check_positive",
     "check_fraction",
+    "check_finite",
     "check_int",
+    "check_seed",
     "check_pair",
     "check_choice",
     "check_bool",
@@ -56,6 +58,34 @@ def _shape(a: Any) -> str:
     return str(tuple(np.shape(a)))
 
 
+def _unmasked(arr: np.ma.MaskedArray, name: str) -> np.ndarray:
+    """The data of a masked array that masks nothing; a ValueError when anything is masked
+    (the values under a mask are not checked by numpy's reductions, and ped has no notion of
+    a missing value)."""
+    mask = np.ma.getmaskarray(arr)
+    if mask.any():
+        where = np.argwhere(mask)[:5].tolist()
+        raise ValueError(
+            f"Expected {name} without masked entries, got a masked array with {int(mask.sum())} "
+            f"masked value(s) (first at {where}); fill them (.filled()) or drop those samples."
+        )
+    return np.asarray(arr.data)
+
+
+def _positions(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(i) for i in idx[:10])
+    return shown + (f", ... ({idx.size} in all)" if idx.size > 10 else "")
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return not np.isfinite(v)
+    return False
+
+
 def check_features(features: Any, *, name: str = "features", min_samples: int = 1) -> np.ndarray:
     """Return ``features`` as a 2-D finite float array (float32 is kept, other types to float64).
 
@@ -64,6 +94,8 @@ def check_features(features: Any, *, name: str = "features", min_samples: int = 
     """
     if features is None:
         raise ValueError(f"Expected {name} as an array of shape (n_samples, n_features), got None.")
+    if isinstance(features, np.ma.MaskedArray):
+        features = _unmasked(features, name)
     if isinstance(features, np.ndarray):
         arr = features
     else:
@@ -109,6 +141,8 @@ def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int 
     """
     if labels is None:
         raise ValueError("Expected labels as a 1-D sequence, got None.")
+    if isinstance(labels, np.ma.MaskedArray):
+        labels = _unmasked(labels, "labels")
     if isinstance(labels, np.ndarray):
         arr = labels
     else:
@@ -130,9 +164,27 @@ def check_labels(labels: Any, *, n_samples: int | None = None, min_classes: int 
         )
     if arr.shape[0] == 0:
         raise ValueError("Expected at least one label, got an empty array.")
+    if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
+        missing = ~np.isfinite(arr)
+    elif arr.dtype == object:
+        missing = np.fromiter((_is_missing(v) for v in arr.tolist()), bool, arr.shape[0])
+    else:
+        missing = np.zeros(arr.shape[0], dtype=bool)
+    if missing.any():
+        raise ValueError(
+            f"Expected a label for every sample, got {int(missing.sum())} missing label(s) "
+            f"(None, NaN or infinity) at position(s) {_positions(missing)}; drop those samples "
+            "or give them a class."
+        )
     if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValueError("Expected finite labels, got NaN or infinity among the labels.")
+        fractional = arr != np.round(arr)
+        if fractional.any():
+            first = int(np.flatnonzero(fractional)[0])
+            raise ValueError(
+                f"Expected class labels, got {int(fractional.sum())} non-integer float value(s) "
+                f"(first {float(arr[first])!r} at position {first}); a regression target goes in as "
+                "an array of shape (n_samples, 1), integer-valued floats are read as classes."
+            )
     try:
         classes, codes = np.unique(arr, return_inverse=True)
     except TypeError:
@@ -200,39 +252,69 @@ def check_source_probs(
     return np.asarray(P, dtype=np.float64)
 
 
-def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    """Check a finite positive (or non-negative) real parameter."""
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"Expected {name} as a real number, got {value!r}.")
     try:
-        v = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Check a finite positive (or non-negative) real parameter."""
+    v = _real(value, name)
+    bound = ">= 0" if allow_zero else "> 0"
+    if not np.isfinite(v):
+        raise ValueError(f"Expected a finite {name} {bound}, got {value!r}.")
+    if v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"Expected {name} {bound}, got {value!r}.")
+    return v
+
+
+def check_finite(value: Any, name: str) -> float:
+    """Check a finite real parameter of any sign."""
+    v = _real(value, name)
+    if not np.isfinite(v):
+        raise ValueError(f"Expected a finite {name}, got {value!r}.")
     return v
 
 
 def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
     """Check a real parameter in the closed interval [low, high]."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"Expected {name} as a real number, got {value!r}.") from None
+    v = _real(value, name)
     if not (low <= v <= high):
         raise ValueError(f"Expected {name} in [{low}, {high}], got {value!r}.")
     return v
 
 
-def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Check an integer parameter >= minimum (floats with an integral value are accepted)."""
-    if isinstance(value, bool):
+def check_int(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Check an integer parameter in ``[minimum, maximum]``; a float with an integral value is
+    accepted, any other float (2.5, NaN, infinity) is a ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, np.integer, float, np.floating)
+    ):
         raise TypeError(f"Expected {name} as an integer, got {value!r}.")
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            raise ValueError(f"Expected {name} as a whole number, got {value!r}.")
         value = int(value)
-    if not isinstance(value, (int, np.integer)):
-        raise TypeError(f"Expected {name} as an integer, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"Expected {name} >= {minimum}, got {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"Expected {name} {bound}, got {value!r}.")
+    return int(value)
+
+
+def check_seed(value: Any, name: str = "random_state", *, generator: type | None = None) -> Any:
+    """Check a seed: None, an integer in [0, 2**32 - 1], or an instance of ``generator``
+    (``np.random.Generator`` or ``np.random.RandomState``, as the consumer accepts)."""
+    if value is None or (generator is not None and isinstance(value, generator)):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        kinds = "None or an integer" + (f" or a {generator.__name__}" if generator else "")
+        raise TypeError(f"Expected {name} as {kinds}, got {value!r}.")
+    if not 0 <= value < 2**32:
+        raise ValueError(f"Expected {name} in [0, 2**32 - 1], got {value!r}.")
     return int(value)
 
 

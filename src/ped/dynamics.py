@@ -34,10 +34,77 @@ from typing import Any
 
 import numpy as np
 
-from ._stats import ClassStats
-from ._validation import check_features, check_features_labels, check_int, check_positive
+from ._stats import ClassStats, feature_scale
+from ._validation import (
+    check_features,
+    check_features_labels,
+    check_finite,
+    check_fraction,
+    check_int,
+    check_positive,
+)
 
-__all__ = ["ReferenceStats", "Simulation", "simulate", "simulate_stats", "check_reference"]
+__all__ = [
+    "ReferenceStats",
+    "Simulation",
+    "simulate",
+    "simulate_stats",
+    "check_reference",
+    "check_dynamics_params",
+    "DYNAMICS_DEFAULTS",
+    "MAX_STEPS_LIMIT",
+]
+
+#: The parameters of the dynamics and their defaults (`simulate`, every ``ped+<base>`` score).
+DYNAMICS_DEFAULTS: dict[str, float | int] = {
+    "nsigma": 0.6,
+    "time_step": 0.1,
+    "exit_ratio": 0.5,
+    "max_steps": 6,
+    "constant": 1.0,
+    "eps": 1e-3,
+}
+
+#: Upper bound of ``max_steps`` (the official code takes at most 6 steps), so that no
+#: setting can run without end.
+MAX_STEPS_LIMIT = 10_000
+
+
+def check_dynamics_params(
+    *,
+    nsigma: Any = 0.6,
+    time_step: Any = 0.1,
+    exit_ratio: Any = 0.5,
+    max_steps: Any = 6,
+    constant: Any = 1.0,
+    eps: Any = 1e-3,
+) -> dict[str, float | int]:
+    """Validate the parameters of the dynamics; the one check `simulate` and every
+    ``ped+<base>`` score go through.
+
+    Returns
+    -------
+    dict
+        ``nsigma`` (finite, any sign: the dynamics use its absolute value), ``time_step``
+        (finite, > 0), ``exit_ratio`` (in [0, 1]), ``max_steps`` (an integer in
+        [0, `MAX_STEPS_LIMIT`]), ``constant`` (finite, >= 0) and ``eps`` (finite, > 0), as
+        Python numbers.
+
+    Raises
+    ------
+    ValueError
+        A value out of its range (NaN, infinity, ``max_steps=2.5``, ``eps<0``, ...).
+    TypeError
+        A value that is not a number.
+    """
+    return {
+        "nsigma": check_finite(nsigma, "nsigma"),
+        "time_step": check_positive(time_step, "time_step"),
+        "exit_ratio": check_fraction(exit_ratio, "exit_ratio"),
+        "max_steps": check_int(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT),
+        "constant": check_positive(constant, "constant", allow_zero=True),
+        "eps": check_positive(eps, "eps"),
+    }
 
 
 @dataclass(frozen=True)
@@ -86,8 +153,17 @@ class ReferenceStats:
     def from_features(cls, features: Any, *, source: str | None = None) -> ReferenceStats:
         """Mean and population std of reference-domain features of shape (n, n_features)."""
         X = check_features(features, name="reference")
+        # Divided by a power of two first (exact), so that 1e200 features do not overflow.
+        scale = feature_scale(X)
         X64 = np.asarray(X, dtype=np.float64)
-        return cls(X64.mean(axis=0), X64.std(axis=0), n_samples=X.shape[0], source=source)
+        if scale != 1.0:
+            X64 = X64 / scale
+        return cls(
+            X64.mean(axis=0) * scale,
+            X64.std(axis=0) * scale,
+            n_samples=X.shape[0],
+            source=source,
+        )
 
 
 def check_reference(reference: Any, n_features: int) -> ReferenceStats:
@@ -146,7 +222,10 @@ class Simulation:
     @property
     def features(self) -> np.ndarray:
         """The moved features, a new float64 array of shape (n_samples, n_features)."""
-        return self.stats.features()
+        out = self.stats.features()
+        if self.stats.scale != 1.0:
+            out *= self.stats.scale
+        return out
 
     @property
     def final_energy(self) -> float:
@@ -195,9 +274,22 @@ def simulate_stats(
     constant: float = 1.0,
     eps: float = 1e-3,
 ) -> Simulation:
-    """Run the PED dynamics on class statistics (see `simulate` for the parameters)."""
-    s_mean = reference.mean
-    s_std = np.maximum(reference.std, eps)
+    """Run the PED dynamics on class statistics (see `simulate` for the parameters, checked
+    here by `check_dynamics_params`)."""
+    p = check_dynamics_params(
+        nsigma=nsigma,
+        time_step=time_step,
+        exit_ratio=exit_ratio,
+        max_steps=max_steps,
+        constant=constant,
+        eps=eps,
+    )
+    nsigma, time_step, exit_ratio = p["nsigma"], p["time_step"], p["exit_ratio"]
+    max_steps, constant, eps = p["max_steps"], p["constant"], p["eps"]
+    # In the units of the statistics (features / stats.scale, a power of two: exact).
+    unit = stats.scale
+    s_mean = reference.mean / unit
+    s_std = np.maximum(reference.std / unit, eps / unit)
     # Radii are translation invariant: rho_c = sqrt(sum_d var_cd / s_std_d^2).
     radius = np.sqrt(np.sum(stats.class_vars / s_std**2, axis=1))
     C, D = stats.n_classes, stats.n_features
@@ -231,7 +323,7 @@ def simulate_stats(
     moved = stats.translated(offsets) if n_steps else stats
     return Simulation(
         stats=moved,
-        offsets=offsets,
+        offsets=offsets * unit,
         energy=np.asarray(energies),
         displacement=np.asarray(disps),
         ratio=np.asarray(ratios),
@@ -281,17 +373,18 @@ def simulate(
         Reference-domain features of the same model (PED uses ImageNet val), or their
         per-dimension mean and std.
     nsigma : float, default=0.6
-        Radius multiplier :math:`n_\sigma` (the official command-line default; the official
-        function default is 2.0, and 0.3 is the other value the authors name).
+        Radius multiplier :math:`n_\sigma`, finite (its absolute value is used; 0.6 is the
+        official command-line default, the official function default is 2.0, and 0.3 is the
+        other value the authors name).
     time_step : float, default=0.1
-        :math:`\tau`; one step moves a pair by :math:`\tfrac12\tau^2 k F_{ab}`.
-    exit_ratio : float, default=0.5
+        :math:`\tau > 0`; one step moves a pair by :math:`\tfrac12\tau^2 k F_{ab}`.
+    exit_ratio : float in [0, 1], default=0.5
         Stop when a step's displacement falls to this fraction of the first step's.
-    max_steps : int, default=6
+    max_steps : int in [0, 10000], default=6
         Hard cap on accepted steps (6 in the official code).
-    constant : float, default=1.0
+    constant : float >= 0, default=1.0
         Force constant :math:`k`.
-    eps : float, default=1e-3
+    eps : float > 0, default=1e-3
         Floor of the reference std.
     device : None, str or torch.device, optional
         Run the pass over the samples (class means and variances) in torch on this device
@@ -322,22 +415,7 @@ def simulate(
     >>> sim.n_steps, bool(sim.energy[-1] < sim.energy[0])
     (6, True)
     """
-    X, lab = check_features_labels(features, labels)
-    ref = check_reference(reference, X.shape[1])
-    nsigma = float(nsigma)
-    if not np.isfinite(nsigma):
-        raise ValueError(f"Expected a finite nsigma, got {nsigma!r}.")
-    time_step = check_positive(time_step, "time_step")
-    exit_ratio = float(exit_ratio)
-    if not np.isfinite(exit_ratio):
-        raise ValueError(f"Expected a finite exit_ratio, got {exit_ratio!r}.")
-    max_steps = check_int(max_steps, "max_steps", minimum=0)
-    constant = check_positive(constant, "constant", allow_zero=True)
-    eps = check_positive(eps, "eps")
-    # Only class means and variances are needed: one light pass, no Gram matrix (fuse=False).
-    return simulate_stats(
-        ClassStats(X, lab, device=device, fuse=False),
-        ref,
+    p = check_dynamics_params(
         nsigma=nsigma,
         time_step=time_step,
         exit_ratio=exit_ratio,
@@ -345,3 +423,8 @@ def simulate(
         constant=constant,
         eps=eps,
     )
+    X, lab = check_features_labels(features, labels)
+    ref = check_reference(reference, X.shape[1])
+    # Only class means and variances are needed: one light pass, no Gram matrix (fuse=False).
+    stats = ClassStats(X, lab, device=device, fuse=False, scale=feature_scale(X))
+    return simulate_stats(stats, ref, **p)

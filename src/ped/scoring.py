@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import scores as _scores  # noqa: F401  (registers every score)
-from ._stats import ClassStats, check_device
+from ._stats import ClassStats, check_device, feature_scale
 from ._validation import (
     Labels,
     check_features,
@@ -21,20 +21,13 @@ from ._validation import (
     check_source_probs,
     check_targets,
 )
-from .dynamics import check_reference, simulate_stats
+from .dynamics import DYNAMICS_DEFAULTS, check_dynamics_params, check_reference, simulate_stats
 from .scores._registry import ScoreInfo, get_score, registered
 
 __all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS"]
 
 #: Parameters of `ped.simulate` accepted by every ``ped+<base>`` score, with their defaults.
-DYNAMICS_PARAMS: dict[str, Any] = {
-    "nsigma": 0.6,
-    "time_step": 0.1,
-    "exit_ratio": 0.5,
-    "max_steps": 6,
-    "constant": 1.0,
-    "eps": 1e-3,
-}
+DYNAMICS_PARAMS: dict[str, Any] = dict(DYNAMICS_DEFAULTS)
 
 
 def list_scores(*, include_ped: bool = True) -> list[str]:
@@ -79,6 +72,7 @@ def describe_score(name: str) -> dict[str, Any]:
         "params": params,
         "needs_features": info.needs_features,
         "needs_source_probs": info.needs_source_probs,
+        "scale_invariant": info.scale_invariant and not is_ped,
     }
 
 
@@ -93,7 +87,7 @@ def _split_params(
             base[k] = v
         else:
             valid = sorted(info.defaults) + (sorted(DYNAMICS_PARAMS) if is_ped else [])
-            raise TypeError(
+            raise ValueError(
                 f"Unknown parameter {k!r} for score {name!r}. Valid parameters: "
                 f"{', '.join(valid) if valid else 'none'}."
             )
@@ -122,7 +116,12 @@ class _Inputs:
             lab_arr = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
         except ValueError:  # ragged (tuple labels): plain class labels
             lab_arr = np.empty(0)
-        if lab_arr.ndim == 2 and lab_arr.shape[1] > 1 and np.issubdtype(lab_arr.dtype, np.number):
+        # 2-D float targets are regression (or multi-label) targets whatever their width; a
+        # 2-D integer array is a multi-label target when wider than 1, else class labels.
+        if lab_arr.ndim == 2 and (
+            np.issubdtype(lab_arr.dtype, np.floating)
+            or (lab_arr.shape[1] > 1 and np.issubdtype(lab_arr.dtype, np.number))
+        ):
             self.targets = check_targets(lab_arr, n_samples=n if n is not None else len(lab_arr))
             self.labels = Labels(
                 codes=np.zeros(self.targets.shape[0], dtype=np.intp),
@@ -141,14 +140,17 @@ class _Inputs:
     @property
     def stats(self) -> ClassStats:
         if self._stats is None:
-            self._stats = ClassStats(self.X, self.labels, device=self.device)
+            self._stats = ClassStats(
+                self.X, self.labels, device=self.device, scale=feature_scale(self.X)
+            )
         return self._stats
 
     def moved(self, reference: Any, dyn: dict[str, Any]):
-        key = tuple(sorted({**DYNAMICS_PARAMS, **dyn}.items()))
+        checked = check_dynamics_params(**{**DYNAMICS_PARAMS, **dyn})
+        key = tuple(sorted(checked.items()))
         if key not in self._moved:
             ref = check_reference(reference, self.X.shape[1])
-            self._moved[key] = simulate_stats(self.stats, ref, **{**DYNAMICS_PARAMS, **dyn})
+            self._moved[key] = simulate_stats(self.stats, ref, **checked)
         return self._moved[key]
 
 
@@ -163,7 +165,8 @@ def _run(name: str, inputs: _Inputs, reference: Any, params: Mapping[str, Any]) 
     if inputs.targets is not None and not info.accepts_targets:
         raise ValueError(
             f"Score {info.name!r} takes 1-D class labels; got 2-D targets of shape "
-            f"{inputs.targets.shape}."
+            f"{inputs.targets.shape} (a 2-D float array is read as regression targets; pass "
+            "integer class labels as a 1-D array)."
         )
     if inputs.labels.n_classes < 2 and inputs.targets is None:
         raise ValueError("Expected at least 2 distinct classes, got 1.")

@@ -56,3 +56,30 @@ def test_translated_statistics():
 def test_constant_features_score_zero():
     X = np.ones((10, 4))
     assert ped.score("reg_hscore", X, np.arange(10) % 2) == 0.0
+
+
+def peers_reg_hscore(f, y):
+    """The shrinkage H-score as tllib and transformer-ranker compute it: scikit-learn's
+    Ledoit-Wolf covariance (divided by N) against ``np.cov`` of the class means (divided by
+    N - 1)."""
+    from sklearn.covariance import LedoitWolf
+
+    f = f - f.mean(0)
+    lw = LedoitWolf(assume_centered=False).fit(f)
+    g = np.zeros_like(f)
+    for c in np.unique(y):
+        g[y == c] = f[y == c].mean(0)
+    covg = np.cov(g, rowvar=False)
+    return np.trace(np.linalg.pinv(lw.covariance_, rcond=1e-15) @ ((1 - lw.shrinkage_) * covg))
+
+
+@pytest.mark.parametrize("shape", [(120, 12), (15, 40)])
+def test_peers_differ_by_exactly_n_minus_one_over_n(shape):
+    # docs/deviations.md: ped keeps one (population) convention; the peers mix two.
+    rng = np.random.default_rng(2)
+    y = np.arange(shape[0]) % 3
+    X = rng.normal(size=shape) + y[:, None]
+    N = shape[0]
+    ours = ped.score("reg_hscore", X, y)
+    assert ours == pytest.approx(peers_reg_hscore(X, y) * (N - 1) / N, rel=1e-9)
+    assert ours != pytest.approx(peers_reg_hscore(X, y), rel=1e-4)

@@ -98,6 +98,13 @@ def score_cmd(
             "with the target's own statistics."
         )
     params = _parse_params(param)
+    valid = {k for name in score for k in scoring.describe_score(name)["params"]}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise ValueError(
+            f"Unknown parameter(s) {', '.join(map(repr, unknown))} for score(s) "
+            f"{', '.join(score)}. Valid parameters: {', '.join(sorted(valid)) or 'none'}."
+        )
     out = []
     for name in score:
         t0 = time.perf_counter()

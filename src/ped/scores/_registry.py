@@ -33,6 +33,9 @@ class ScoreInfo:
         The paper it comes from.
     defaults : dict
         Hyper-parameters and their defaults, read off the implementation's signature.
+    scale_invariant : bool
+        Whether the score's formula gives the same value for the features multiplied by any
+        positive constant (1e-200 or 1e200 as 1); derived in each score's docstring.
     """
 
     name: str
@@ -43,6 +46,7 @@ class ScoreInfo:
     summary: str = ""
     reference: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+    scale_invariant: bool = False
 
 
 _REGISTRY: dict[str, ScoreInfo] = {}
@@ -57,6 +61,7 @@ def register(
     accepts_targets: bool = False,
     summary: str = "",
     reference: str = "",
+    scale_invariant: bool = False,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
     """Decorator registering a score implementation under ``name``."""
     if name != name.lower() or "+" in name:
@@ -80,6 +85,7 @@ def register(
             summary=summary,
             reference=reference,
             defaults=defaults,
+            scale_invariant=scale_invariant,
         )
         return func
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._stats import ClassStats
+from .._stats import ClassStats, to_units
 from .._validation import Labels, check_choice, check_int, check_positive
 from ._pca import class_moments, covariance_pca, pca_project
 from ._registry import register
@@ -100,6 +100,11 @@ def gbc(
     :math:`k` a true isotropic Gaussian carries; this quirk is reproduced (the parity values
     depend on it).
 
+    Not invariant to the feature scale: the variance floor is absolute (with features scaled
+    towards 0, every class variance reaches the floor and GBC tends to :math:`-C(C-1)`).
+    Features of any magnitude are computed without overflow (divided by a power of two, the
+    floor with them).
+
     Deviations from the official code: when there are fewer than 64 feature dimensions or
     samples (where the official PCA fails), ``min(n_components, n_features, n_samples)``
     dimensions are used. The official code computes in float32; this computes in float64,
@@ -133,7 +138,10 @@ def gbc(
     _, comps = covariance_pca(stats, k)
     Z = pca_project(stats, comps)
     means, variances = class_moments(Z, stats.codes, stats.n_classes)
-    np.maximum(variances, var_floor, out=variances)
+    # The floor in the units of the statistics (features / stats.scale): exact, clamped to
+    # [2**-1000, 2**1000] (beyond, every variance is floored or none is, to rounding).
+    floor = float(np.clip(to_units(var_floor, stats.scale), 2.0**-1000, 2.0**1000))
+    np.maximum(variances, floor, out=variances)
     bc = bhattacharyya_coefficients(means, variances, gaussian=gaussian)
     np.fill_diagonal(bc, 0.0)
     return float(-bc.sum())

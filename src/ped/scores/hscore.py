@@ -21,6 +21,7 @@ def between_class_factor(stats: ClassStats) -> np.ndarray:
 
 @register(
     "hscore",
+    scale_invariant=True,
     summary="Trace of the inverse feature covariance times the covariance of the class means.",
     reference="Bao et al., An Information-Theoretic Approach to Transferability in Task "
     "Transfer Learning, ICIP 2019.",
@@ -53,6 +54,9 @@ def hscore(
     :math:`\sum_d [\mathrm{Cov}(f)^{+}]_{dd}\,[\mathrm{Cov}(g)]_{dd}`, with ``rcond=1e-5``.
 
     H is in :math:`[0, \min(C - 1, D)]` for the reference form; higher is better.
+
+    Invariant to the feature scale: for features :math:`sF` both covariances gain
+    :math:`s^2`, which the pseudo-inverse cancels (its cut-off is relative), in both variants.
 
     Parameters
     ----------

@@ -12,22 +12,30 @@ from ._registry import register
 __all__ = ["logme", "logme_evidence"]
 
 
-def _spectrum(stats: ClassStats) -> tuple[np.ndarray, np.ndarray, int]:
-    """Eigen-decomposition of ``F^T F`` keeping the non-zero part: ``(sigma, V, n_zero)`` with
-    ``sigma`` the squared singular values above 1e-10 (descending), ``V`` the matching (D, k)
-    right singular vectors of F and ``n_zero`` the number of further zero singular values the
-    official thin SVD keeps when N <= D."""
+def _spectrum(stats: ClassStats, cutoff: float = 1e-10) -> tuple[np.ndarray, np.ndarray, int]:
+    """For N > D, the official truncated SVD from the eigendecomposition of ``F^T F``:
+    ``(sigma, V, 0)`` with ``sigma`` the squared singular values above ``cutoff`` (1e-10 in
+    the features' own units; descending) and ``V`` the matching (D, k) right singular vectors
+    of F."""
     e, V = sym_eigh(stats.gram)  # scaled, divide and conquer, one BLAS thread
     e = e[::-1]
     V = V[:, ::-1]
     s = np.sqrt(np.clip(e, 0.0, None))
-    k = int(np.sum(s > 1e-10))
-    n_zero = (
-        max(0, min(stats.n_samples, stats.n_features) - k)
-        if stats.n_samples <= stats.n_features
-        else 0
-    )
-    return s[:k] ** 2, V[:, :k], n_zero
+    k = int(np.sum(s > cutoff))
+    return s[:k] ** 2, V[:, :k], 0
+
+
+def _sample_spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For N <= D, the official thin SVD of F from the eigendecomposition of the N x N Gram
+    ``F F^T``: ``(sigma, U)`` with all N squared singular values (descending) and the (N, N)
+    left singular vectors. Eigenvalues at the round-off level of the largest (below
+    ``N * eps * max``) are zero singular values: exactly 0 here, about ``1e-32 max`` in the
+    official SVD, a difference that no term of the evidence can see."""
+    e, U = sym_eigh(F @ F.T)
+    e, U = e[::-1], U[:, ::-1]
+    top = float(e[0]) if e.size else 0.0
+    e = np.where(e > F.shape[0] * np.finfo(np.float64).eps * top, e, 0.0)
+    return e, U
 
 
 def logme_evidence(
@@ -40,6 +48,7 @@ def logme_evidence(
     max_iter: int = 11,
     tol: float = 1e-3,
     n_zero: int = 0,
+    log_scale2: float = 0.0,
 ) -> float:
     """Maximised log evidence (per sample) of one target, from the feature spectrum.
 
@@ -59,13 +68,31 @@ def logme_evidence(
     n_zero : int
         Zero singular values to include in the log-determinant (the official thin-SVD path for
         N <= D keeps them; each adds ``ln alpha``).
+    log_scale2 : float, default 0
+        ``sigma`` is given in units of :math:`e^{L}` with ``L = log_scale2``: the squared
+        singular values are ``sigma * exp(L)``. With ``L != 0`` the iteration runs on
+        ``ln alpha`` and ``ln beta`` so that features of any magnitude give the
+        value of the formula without overflow (the result equals that of
+        ``sigma * exp(L)`` to rounding).
 
     Returns
     -------
     float
         ``[D/2 ln a + N/2 ln b - 1/2 sum ln(a + b sigma) - b/2 res2 - a/2 m2 - N/2 ln 2 pi] / N``.
+        When no singular value is positive (features without signal) the official iteration
+        divides by zero (alpha = 0); the value returned is then the exact evidence, in which
+        the D terms in alpha cancel: ``[N/2 ln b - b/2 |t|^2 - N/2 ln 2 pi] / N`` with
+        ``b = N / (|t|^2 + 1e-5)``.
     """
     N, D = n_samples, n_features
+    sigma = np.asarray(sigma, dtype=np.float64)
+    x2 = np.asarray(x2, dtype=np.float64)
+    if not np.any(sigma > 0):
+        res2 = float(np.sum(x2)) + r0
+        beta = N / (res2 + 1e-5)
+        return float((N / 2.0 * np.log(beta) - beta / 2.0 * res2 - N / 2.0 * np.log(2 * np.pi)) / N)
+    if log_scale2 != 0.0:
+        return _evidence_log_domain(sigma, x2, r0, N, D, max_iter, tol, n_zero, log_scale2)
     alpha, beta = 1.0, 1.0
     for _ in range(max_iter):
         lam = alpha / beta
@@ -83,6 +110,50 @@ def logme_evidence(
         - 0.5 * (np.sum(np.log(alpha + beta * sigma)) + n_zero * np.log(alpha))
         - beta / 2.0 * res2
         - alpha / 2.0 * m2
+        - N / 2.0 * np.log(2 * np.pi)
+    )
+    return float(evidence / N)
+
+
+def _evidence_log_domain(
+    sigma: np.ndarray,
+    x2: np.ndarray,
+    r0: float,
+    N: int,
+    D: int,
+    max_iter: int,
+    tol: float,
+    n_zero: int,
+    L: float,
+) -> float:
+    """`logme_evidence` for squared singular values ``sigma * exp(L)``, on logarithms."""
+    zero = sigma <= 0
+    r0 = r0 + float(np.sum(x2[zero]))  # a zero singular value only adds its x^2 to res2
+    n_zero += int(np.sum(zero))
+    sigma, x2 = sigma[~zero], x2[~zero]
+    ln_sigma = np.log(sigma)
+    ln_eps = np.log(1e-5)
+    ln_alpha = ln_beta = 0.0
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(max_iter):
+            ln_lam = ln_alpha - ln_beta
+            lam = np.exp(ln_lam - L)  # lambda in the units of sigma
+            gamma = float(np.sum(sigma / (sigma + lam)))
+            m2 = float(np.sum(sigma * x2 / (lam + sigma) ** 2))  # true m2 = m2 * exp(-L)
+            res2 = float(np.sum(x2 / (1.0 + sigma / lam) ** 2)) + r0
+            ln_alpha = np.log(gamma) - np.logaddexp(np.log(m2) - L, ln_eps)
+            ln_beta = np.log(N - gamma) - np.log(res2 + 1e-5)
+            change = abs(np.expm1((ln_alpha - ln_beta) - ln_lam))
+            if np.isfinite(change) and change <= tol:
+                break
+        log_det = float(np.sum(np.logaddexp(ln_alpha, ln_beta + L + ln_sigma)))
+        alpha_m2 = float(np.exp(ln_alpha + np.log(m2) - L))
+    evidence = (
+        D / 2.0 * ln_alpha
+        + N / 2.0 * ln_beta
+        - 0.5 * (log_det + n_zero * ln_alpha)
+        - np.exp(ln_beta) / 2.0 * res2
+        - alpha_m2 / 2.0
         - N / 2.0 * np.log(2 * np.pi)
     )
     return float(evidence / N)
@@ -115,10 +186,29 @@ def logme(
         - \tfrac12\sum_i\ln(\alpha+\beta\sigma_i) - \tfrac\beta2\|t - Fm\|^2
         - \tfrac\alpha2\|m\|^2 - \tfrac N2\ln 2\pi\Big].
 
-    Everything is computed from the Gram matrix :math:`F^T F` and the class sums
-    :math:`F^T t` (no second pass over the samples), which equals the official truncated
-    SVD path for N > D. For N <= D the official code takes the thin SVD of F; the spectrum of
-    :math:`F^T F` has the same non-zero part, so the two agree.
+    For N > D everything is computed from the Gram matrix :math:`F^T F` and the class sums
+    :math:`F^T t` (no second pass over the samples), which is the official truncated SVD
+    (singular values above 1e-10). For N <= D the official code takes the thin SVD of F, with
+    all :math:`\min(N, D) = N` singular values; here they come from the N x N Gram
+    :math:`F F^T` (faster than the D x D one), and the result does not depend on the order of
+    the rows. (The D x D spectrum would add D - N round-off eigenvalues, about
+    :math:`10^{-16}` of the largest, that an absolute cut-off keeps as signal: the value
+    then depends on the row order.)
+
+    With N < D the official value is not the exact maximum evidence: its log-determinant
+    sums :math:`\ln(\alpha + \beta\sigma_i)` over the N singular values only, while the
+    exact evidence has D terms (the D - N zero eigenvalues of :math:`F^T F` each add
+    :math:`\ln\alpha`), and the two can differ widely: on the N = 100, D = 256, 4-class
+    example of issue 13 the official code gives 5.72, tllib's variant of LogME (eigenvalues of
+    the full D x D matrix) -0.27. This follows the official code.
+
+    Not invariant to the feature scale: the exact maximum evidence is (scaling F by s is
+    absorbed by :math:`\alpha \to s^2\alpha`), but the official fixed point starts at
+    :math:`\alpha = \beta = 1`, adds 1e-5 to :math:`\|m\|^2` and cuts singular values at an
+    absolute 1e-10. Features of any magnitude are computed without overflow (divided by a
+    power of two, the iteration then runs on :math:`\ln\alpha, \ln\beta`); when no singular
+    value passes the cut-off (all-zero or tiny features) the official code divides by zero
+    and this returns the exact evidence of a model without features (see `logme_evidence`).
 
     Parameters
     ----------
@@ -137,22 +227,43 @@ def logme(
     .. [1] K. You, Y. Liu, J. Wang, M. Long. LogME: Practical Assessment of Pre-trained Models
        for Transfer Learning. ICML 2021. arXiv:2102.11005.
     """
-    sigma, V, n_zero = _spectrum(stats)
-    s = np.sqrt(sigma)
     N, D = stats.n_samples, stats.n_features
     if targets is None:
-        # F^T t for t = 1[y = c] is the class sum; ||t||^2 = n_c.
-        Ft = stats.sums.T  # (D, C)
-        tt = stats.counts.astype(np.float64)
+        tt = stats.counts.astype(np.float64)  # ||t||^2 = n_c for t = 1[y = c]
     else:
-        Ft = np.zeros((D, targets.shape[1]))
-        for rows, block in stats.iter_blocks():
-            Ft += block.T @ targets[rows]
         tt = np.einsum("ij,ij->j", targets, targets)
-    X = (V.T @ Ft) / s[:, None]  # (k, n_targets) = U^T t
+    n_zero = 0
+    if N <= D:
+        # The official thin SVD of F, from the N x N Gram (cheaper than D x D, and free of
+        # the D - N round-off eigenvalues of F^T F that an absolute cut-off cannot tell apart
+        # from signal).
+        sigma, U = _sample_spectrum(stats.features())
+        if targets is None:
+            X = np.zeros((N, stats.n_classes))  # U^T t: class sums of the rows of U
+            np.add.at(X.T, stats.codes, U)
+        else:
+            X = U.T @ targets
+    else:
+        sigma, V, n_zero = _spectrum(stats, cutoff=1e-10 / stats.scale)
+        s = np.sqrt(sigma)
+        if targets is None:
+            Ft = stats.sums.T  # (D, C): F^T t for t = 1[y = c] is the class sum
+        else:
+            Ft = np.zeros((D, targets.shape[1]))
+            for rows, block in stats.iter_blocks():
+                Ft += block.T @ targets[rows]
+        X = (V.T @ Ft) / s[:, None]  # (k, n_targets) = U^T t
     X2 = X**2
     evidences = [
-        logme_evidence(sigma, X2[:, j], float(tt[j] - X2[:, j].sum()), N, D, n_zero=n_zero)
+        logme_evidence(
+            sigma,
+            X2[:, j],
+            float(tt[j] - X2[:, j].sum()),
+            N,
+            D,
+            n_zero=n_zero,
+            log_scale2=2.0 * np.log(stats.scale),
+        )
         for j in range(X2.shape[1])
     ]
     return float(np.mean(evidences))

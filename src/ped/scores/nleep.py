@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from .._stats import ClassStats
-from .._validation import Labels, check_bool, check_fraction, check_positive
+from .._stats import ClassStats, to_units
+from .._validation import Labels, check_bool, check_fraction, check_positive, check_seed
 from ._pca import covariance_pca, pca_project
 from ._registry import register
 from .leep import expected_empirical_prediction
@@ -37,8 +37,17 @@ def _fit_mixture(Z: np.ndarray, n_components: int, random_state, reg_covar: floa
         try:
             gmm.fit(Z)
         except ValueError as exc:
-            if "ill-defined empirical covariance" not in str(exc) or attempt == _MAX_RETRIES:
+            if "ill-defined empirical covariance" not in str(exc):
                 raise
+            if attempt == _MAX_RETRIES:
+                raise ValueError(
+                    f"N-LEEP could not fit its {n_components}-component Gaussian mixture: some "
+                    "components have an ill-defined (singular) covariance even with "
+                    f"reg_covar={reg:g} (in units of the features divided by a power of two). "
+                    "Too few samples per "
+                    "component or features of extreme magnitude; use a smaller "
+                    "component_ratio or a larger reg_covar."
+                ) from exc
             warnings.warn(
                 f"N-LEEP: the Gaussian mixture could not be fitted with reg_covar={reg:g} "
                 f"(ill-defined empirical covariance); retrying with reg_covar={10 * reg:g}.",
@@ -94,6 +103,10 @@ def nleep(
     component's covariance is ill-defined, the fit is retried with a 10x larger
     ``reg_covar`` (at most 3 times), with a `RuntimeWarning`.
 
+    Not invariant to the feature scale: ``reg_covar`` is an absolute variance added to every
+    component. Features of any magnitude are computed without overflow (divided by a power of
+    two, ``reg_covar`` with them).
+
     Parameters
     ----------
     stats : ClassStats
@@ -122,6 +135,7 @@ def nleep(
        Evaluate Transferability of Learned Representations. ICML 2020. arXiv:2002.12462.
     """
     ratio = check_positive(component_ratio, "component_ratio")
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     log = check_bool(log, "log")
     fraction = check_fraction(variance_fraction, "variance_fraction")
     reg_covar = check_positive(reg_covar, "reg_covar", allow_zero=True)
@@ -129,6 +143,9 @@ def nleep(
     k = _n_components_for_variance(eigvals, fraction)
     Z = pca_project(stats, comps[:k])
     n_mix = max(1, min(int(ratio * stats.n_classes), stats.n_samples))
+    # reg_covar in the units of the statistics (features / stats.scale), exact.
+    if reg_covar > 0:
+        reg_covar = float(np.clip(to_units(reg_covar, stats.scale), 2.0**-1000, 2.0**1000))
     post = _fit_mixture(Z, n_mix, random_state, reg_covar)
     p = expected_empirical_prediction(post, stats.codes, stats.n_classes)
     if log:

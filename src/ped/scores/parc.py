@@ -6,7 +6,7 @@ import numpy as np
 from scipy import linalg
 
 from .._stats import ClassStats
-from .._validation import Labels, check_bool, check_int, check_positive
+from .._validation import Labels, check_bool, check_int, check_positive, check_seed
 from ._registry import register
 
 __all__ = ["parc", "parc_correlation"]
@@ -175,6 +175,7 @@ def parc_correlation(R: np.ndarray, level_ids: np.ndarray, n_levels: int) -> flo
 
 @register(
     "parc",
+    scale_invariant=True,
     summary="Spearman correlation between the pairwise dissimilarities of PCA-reduced "
     "features and of one-hot labels (x100).",
     reference="Bolya et al., Scalable Diverse Model Selection for Accessible Transfer "
@@ -204,7 +205,8 @@ def parc(
         \mathrm{PARC} = 100\cdot\mathrm{Spearman}\Big(\{1 - \rho_{ij}\}_{i<j},\,
         \{1 - \mathrm{corr}(\ell_i, \ell_j)\}_{i<j}\Big),
 
-    in [-100, 100]; higher is better.
+    in [-100, 100]; higher is better. Invariant to the feature scale: PCA directions,
+    the per-dimension standardisation and correlations ignore a constant factor.
 
     The label RDM of one-hot labels takes two values (0 within a class,
     :math:`1 + 1/(C-1)` across), but the official ``1 - np.corrcoef(one_hot)`` carries
@@ -259,6 +261,7 @@ def parc(
     ratio = check_positive(ratio, "ratio")
     max_samples = check_int(max_samples, "max_samples", minimum=2)
     faithful = check_bool(faithful, "faithful")
+    random_state = check_seed(random_state, generator=np.random.Generator)
     N, D = stats.n_samples, stats.n_features
     codes = stats.codes
     rows = None

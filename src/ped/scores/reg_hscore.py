@@ -46,6 +46,7 @@ def ledoit_wolf_shrinkage(stats: ClassStats) -> float:
 
 @register(
     "reg_hscore",
+    scale_invariant=True,
     summary="H-score with the feature covariance shrunk towards a scaled identity (Ledoit-Wolf).",
     reference="Ibrahim et al., Newer is not always better: Rethinking transferability metrics, "
     "their peculiarities, stability and performance, ECML-PKDD 2022 (arXiv:2110.06893).",
@@ -76,7 +77,14 @@ def reg_hscore(
     with population covariances throughout (:math:`\mathrm{Cov}(g) = S_b / N`). It is
     computed from the eigendecomposition of the cached covariance:
     :math:`H_\alpha = (1-\alpha)\sum_k \|B v_k\|^2 / (N[(1-\alpha)e_k + \alpha\mu])`.
-    Higher is better. When every feature is constant the score is 0.
+    Higher is better. When every feature is constant the score is 0. Invariant to the
+    feature scale: :math:`\alpha` is a ratio of quantities that all gain :math:`s^4` for
+    features :math:`sF`, and :math:`\mu`, :math:`\mathrm{Cov}(f)` and :math:`\mathrm{Cov}(g)`
+    all gain :math:`s^2`.
+
+    Both covariances are population ones (divided by N). tllib and transformer-ranker divide
+    the class-mean covariance by N - 1 while their Ledoit-Wolf covariance divides by N, so
+    their value is this one times N / (N - 1) (docs/deviations.md).
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.linalg
 
 from .._stats import ClassStats
-from .._validation import Labels, check_fraction
+from .._validation import Labels, check_bool, check_fraction
 from ._registry import register
 
 __all__ = ["sfda", "sfda_classifier", "largest_eigenvalue"]
@@ -49,17 +49,30 @@ def sfda_classifier(
     :math:`\max(e^{-5\lambda_{max}(S_w)}, 10^{-10})`, from three rounds of power iteration.
     """
     return _classifier_from_moments(
-        stats.means, stats.within_scatter / stats.n_samples, stats.priors, shrinkage
+        stats.means,
+        stats.within_scatter / stats.n_samples,
+        stats.priors,
+        shrinkage,
+        scale=stats.scale,
     )
 
 
 def _classifier_from_moments(
-    M: np.ndarray, Sw: np.ndarray, priors: np.ndarray, shrinkage: float | None
+    M: np.ndarray,
+    Sw: np.ndarray,
+    priors: np.ndarray,
+    shrinkage: float | None,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """`sfda_classifier` from class means ``M`` (C, D), the pooled within-class covariance
-    ``Sw`` (D, D) and the class priors."""
+    ``Sw`` (D, D) and the class priors, all in units of ``scale`` (features / scale). Given the
+    shrinkage, the classifier's logits do not depend on those units; the estimated shrinkage
+    reads the top eigenvalue in the features' own units, ``scale**2`` times that of ``Sw``."""
     if shrinkage is None:
-        shrinkage = max(float(np.exp(-5.0 * largest_eigenvalue(Sw))), 1e-10)
+        top = largest_eigenvalue(Sw)
+        with np.errstate(over="ignore"):
+            top = top * scale * scale if top > 0 else 0.0
+        shrinkage = max(float(np.exp(-5.0 * top)), 1e-10)
     Sw_shrunk = _shrunk(Sw, shrinkage)
     try:
         factor = scipy.linalg.cho_factor(Sw_shrunk, lower=True, check_finite=False)
@@ -118,10 +131,18 @@ def sfda(
     float
         Mean probability of the true class in the self-challenged Fisher space, in (0, 1].
 
+    Raises
+    ------
+    ValueError
+        When the within-class scatter is zero (constant or class-constant features, one
+        sample per class): the classifier inverts it, and the official code returns NaN.
+
     Notes
     -----
     The official ``SFDA_Score`` overwrites its input array with the mixed features (B12);
-    here the input is never modified. The classifier is computed as :math:`M \tilde S_w^{-1}`
+    here the input is never modified. Not invariant to the feature scale: the estimated
+    shrinkage :math:`e^{-5\lambda_{max}}` reads the absolute size of the within-class scatter
+    (with a fixed ``shrinkage`` the score is invariant). The classifier is computed as :math:`M \tilde S_w^{-1}`
     rather than through the generalised eigenproblem (mathematically identical). The mixed
     features are never formed: their class means and within-class scatter come from one
     weighted pass over the samples (`ClassStats.weighted_sums`) and their logits from the
@@ -135,6 +156,14 @@ def sfda(
     """
     if shrinkage is not None:
         shrinkage = check_fraction(shrinkage, "shrinkage")
+    double_softmax = check_bool(double_softmax, "double_softmax")
+    if not np.trace(stats.within_scatter) > 0:
+        raise ValueError(
+            "SFDA is undefined for these features: their within-class scatter is zero (every "
+            "class is constant, as with constant features or one sample per class), and the "
+            "Fisher classifier inverts it. Use a score that needs no within-class variation "
+            "(logme, hscore, gbc) or give classes several distinct samples."
+        )
     codes = stats.codes
     N, C = stats.n_samples, stats.n_classes
     rows = np.arange(N)
@@ -145,7 +174,9 @@ def sfda(
     M = stats.means
     outer = (M.sum(axis=0)[None, :] - M) / max(C - 1, 1)
     means2, within2 = _mixed_moments(stats, q, outer)
-    coef2, intercept2, _ = _classifier_from_moments(means2, within2 / N, stats.priors, lam)
+    coef2, intercept2, _ = _classifier_from_moments(
+        means2, within2 / N, stats.priors, lam, scale=stats.scale
+    )
     # Logits of the mixed rows without forming them:
     # x~_i W^T = q_i (x_i W^T) + (1 - q_i) (o_{y_i} W^T).
     logits = stats.project(coef2.T)

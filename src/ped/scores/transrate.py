@@ -12,11 +12,21 @@ from ._registry import register
 __all__ = ["transrate", "coding_rate"]
 
 
-def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
+def coding_rate(gram: np.ndarray, n: int, eps: float, scale: float = 1.0) -> float:
     r""":math:`\tfrac12\log\det(I + \tfrac{1}{n\epsilon} G)` of a PSD Gram (or scatter)
-    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree)."""
-    e = linalg.eigvalsh(gram, check_finite=False)
-    return 0.5 * float(np.sum(np.log1p(np.clip(e, 0.0, None) / (n * eps))))
+    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree).
+
+    ``G`` may be given in units of ``scale**2`` (the Gram of ``Z / scale``); the terms
+    :math:`\log(1 + e\,s^2/(n\epsilon))` are then taken on logarithms, without overflow."""
+    e = np.clip(linalg.eigvalsh(gram, check_finite=False), 0.0, None)
+    if scale == 1.0:
+        with np.errstate(over="ignore"):
+            ratio = e / (n * eps)
+        if np.isfinite(ratio).all():
+            return 0.5 * float(np.sum(np.log1p(ratio)))
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(e) + 2.0 * np.log(scale) - np.log(n * eps)
+    return 0.5 * float(np.sum(np.logaddexp(0.0, log_ratio)))
 
 
 def _class_rows(stats: ClassStats):
@@ -63,6 +73,10 @@ def transrate(
     the smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
     gathered from the samples (never a C x D x D array).
 
+    Not invariant to the feature scale: ``eps`` is an absolute distortion (features scaled
+    towards 0 give TransRate 0). Features of any magnitude are computed without overflow
+    (divided by a power of two, the logarithms taken with the scale).
+
     Parameters
     ----------
     stats : ClassStats
@@ -82,10 +96,10 @@ def transrate(
     """
     eps = check_positive(eps, "eps")
     N = stats.n_samples
-    total = coding_rate(stats.scatter, N, eps)
+    total = coding_rate(stats.scatter, N, eps, stats.scale)
     within = 0.0
     for Zc in _class_rows(stats):
         n_c = Zc.shape[0]
         G = Zc @ Zc.T if n_c < Zc.shape[1] else Zc.T @ Zc
-        within += coding_rate(G, n_c, eps)
+        within += coding_rate(G, n_c, eps, stats.scale)
     return float(total - within / stats.n_classes)
