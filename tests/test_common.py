@@ -370,6 +370,18 @@ PARAM_SPACE = {
         st.floats(1e-300, 1e300),
         st.floats(-1e300, 0.0) | _bad_real | _not_number,
     ),
+    "folds": (
+        st.integers(2, 60),
+        st.integers(-5, 1) | st.sampled_from([2.5, _NAN, _INF, "5", True]),
+    ),
+    "C": (
+        st.floats(1e-6, 1e6),
+        st.floats(-1e300, 0.0) | _bad_real | _not_number,
+    ),
+    "max_iter": (
+        st.integers(1, 300),
+        st.integers(-5, 0) | st.sampled_from([2.5, _NAN, _INF, "100", True]),
+    ),
 }
 DYNAMICS_SPACE = {
     "nsigma": (st.floats(-10.0, 10.0), _bad_real | _not_number),

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .._stats import ClassStats
-from .._validation import Labels, check_int, check_positive
+from .._validation import Labels, check_int, check_positive, check_seed
 from ._registry import register
 
 __all__ = ["linear_cv"]
@@ -20,16 +20,22 @@ def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nd
     return (train - mean) / std, (test - mean) / std
 
 
-def _fold_ids(codes: np.ndarray, n_classes: int, folds: int, rng: np.random.Generator):
-    """Stratified fold of every sample: each class is shuffled and dealt round-robin, with
-    the dealing of each class starting where the previous one stopped (so folds differ in
-    size by at most one even when every class is smaller than ``folds``)."""
+def _fold_ids(F: np.ndarray, codes: np.ndarray, n_classes: int, folds: int, seed: int):
+    """Stratified fold of every sample, defined by the data rather than by positions.
+
+    Within each class the samples are ordered by a seeded random projection of their
+    features (``F @ r``, ``r`` standard normal from ``numpy.random.default_rng(seed)``) and
+    dealt round-robin into the folds. The folds are therefore the same whatever the order of
+    the samples or the names of the classes, and a rigid move of a class (PED) or a positive
+    rescaling of the features keeps them.
+    """
+    r = np.random.default_rng(seed).standard_normal(F.shape[1])
+    key = F @ r
     ids = np.empty(codes.shape[0], dtype=np.intp)
-    start = 0
     for c in range(n_classes):
-        members = rng.permutation(np.flatnonzero(codes == c))
-        ids[members] = (start + np.arange(members.shape[0])) % folds
-        start = (start + members.shape[0]) % folds
+        members = np.flatnonzero(codes == c)
+        members = members[np.argsort(key[members], kind="stable")]
+        ids[members] = np.arange(members.shape[0]) % folds
     return ids
 
 
@@ -49,12 +55,14 @@ def linear_cv(
     folds: int = 5,
     C: float = 1.0,
     max_iter: int = 200,
-    random_state: int = 0,
+    random_state: int | None = 0,
 ) -> float:
     r"""Cross-validated linear-probe accuracy.
 
-    The samples are dealt into ``folds`` stratified folds (each class shuffled with
-    ``numpy.random.default_rng(random_state)`` and dealt round-robin). For every fold
+    The samples are dealt into ``folds`` stratified folds: within each class, in the order of
+    a seeded random projection of their features (``random_state``), round-robin, so the
+    folds and the value do not depend on the order of the samples or the names of the
+    classes. For every fold
     :math:`k`, the features of the other folds are standardised (per-dimension mean and
     standard deviation of those folds; a constant dimension is left unscaled) and a
     multinomial logistic regression
@@ -86,8 +94,9 @@ def linear_cv(
         Inverse regularisation strength.
     max_iter : int, default 200
         L-BFGS iterations per fit.
-    random_state : int, default 0
-        Seed of the fold assignment.
+    random_state : int or None, default 0
+        Seed of the projection that orders each class before the folds are dealt (None: a
+        fresh one on every call).
 
     Returns
     -------
@@ -107,7 +116,7 @@ def linear_cv(
     folds = check_int(folds, "folds", minimum=2)
     C = check_positive(C, "C")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    random_state = check_int(random_state, "random_state", minimum=0)
+    random_state = check_seed(random_state)
     F = stats.features()
     peak = float(np.max(np.abs(F))) if F.size else 0.0
     if peak > 0:
@@ -115,7 +124,7 @@ def linear_cv(
     codes = stats.codes
     n = codes.shape[0]
     folds = min(folds, n)
-    ids = _fold_ids(codes, stats.n_classes, folds, np.random.default_rng(random_state))
+    ids = _fold_ids(F, codes, stats.n_classes, folds, random_state)
     right = 0
     for k in range(folds):
         test = ids == k
