@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from .. import scoring
-from ..dynamics import simulate
 from ._common import console, print_json, titled_table
 
 app = typer.Typer()
 
 
-def _load_array(path: Path, what: str) -> np.ndarray:
+def _load_array(path: Path, what: str) -> Any:
+    import numpy as np
+
     if not path.exists():
         raise FileNotFoundError(f"{what} file not found: {path}")
     if path.suffix == ".npz":
@@ -52,6 +52,8 @@ def scores_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List every transferability score with its parameters and paper."""
+    from .. import scoring
+
     rows = [scoring.describe_score(n) for n in scoring.list_scores(include_ped=False)]
     if as_json:
         print_json(rows)
@@ -87,6 +89,8 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Score one model's features (the numeric core on .npy files)."""
+    from .. import scoring
+
     X = _load_array(features, "features")
     y = _load_array(labels, "labels")
     ref = _load_array(reference, "reference") if reference is not None else None
@@ -130,6 +134,10 @@ def simulate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run PED's potential-energy dynamics and show energy and displacement per step."""
+    import numpy as np
+
+    from ..dynamics import simulate
+
     X = _load_array(features, "features")
     y = _load_array(labels, "labels")
     ref = _load_array(reference, "reference")
