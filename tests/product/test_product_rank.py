@@ -142,7 +142,7 @@ def test_ties_and_saturation_are_flagged(monkeypatch, db):
         fs.model = model
         return fs
 
-    monkeypatch.setattr("ped.pipeline._extract", extract)
+    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
     res = rank("fake-target", ["fake:a", "fake:a2", "fake:d"], scores=["logme", "sfda"], db=db)
     assert res.ties("logme") == [["fake:a", "fake:a2"]]
     assert res.ranks("logme") == {"fake:a": 1, "fake:a2": 1, "fake:d": 3}

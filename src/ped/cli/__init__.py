@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         message = _one_line(str(exc)) or type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except typer.Exit as exc:  # --help, --version: typer's own exit, no click needed
+        return int(getattr(exc, "exit_code", 0) or 0)
     except Exception as exc:
         kinds = _cli_exceptions()
         if isinstance(exc, kinds["exit"]):
