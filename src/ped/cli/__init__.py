@@ -125,7 +125,8 @@ def _usage_line(exc: BaseException) -> str:
     ctx = getattr(exc, "ctx", None)
     message = _one_line(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
     path = ctx.command_path if ctx is not None else "ped"
-    return f"error: {message}; see '{path} --help'."
+    joint = " See" if message.endswith("?") else "; see"
+    return f"error: {message}{joint} '{path} --help'."
 
 
 def _run(args: list[str]) -> int:
