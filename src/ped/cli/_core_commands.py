@@ -126,10 +126,16 @@ def simulate_cmd(
     features: Path = typer.Argument(..., help="Features, (N, D) .npy."),
     labels: Path = typer.Argument(..., help="Labels, (N,) .npy."),
     reference: Path = typer.Option(..., "--reference", "-r", help="Reference features .npy."),
-    nsigma: float = typer.Option(0.6, help="Radius multiplier n_sigma."),
-    time_step: float = typer.Option(0.1, help="Time step tau."),
-    exit_ratio: float = typer.Option(0.5, help="Stop when P / P0 falls to this."),
-    max_steps: int = typer.Option(6, help="At most this many steps."),
+    nsigma: float | None = typer.Option(
+        None, help="Radius multiplier n_sigma (default: ped.simulate's, the paper's)."
+    ),
+    time_step: float | None = typer.Option(None, help="Time step tau (default: the paper's)."),
+    exit_ratio: float | None = typer.Option(
+        None, help="Stop when P / P0 falls to this (default: the paper's)."
+    ),
+    max_steps: int | None = typer.Option(
+        None, help="At most this many steps (default: the paper's)."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Save moved features."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -145,10 +151,17 @@ def simulate_cmd(
         X,
         y,
         reference=ref,
-        nsigma=nsigma,
-        time_step=time_step,
-        exit_ratio=exit_ratio,
-        max_steps=max_steps,
+        # Only what the user set: the defaults are the library's (one place, ped.dynamics).
+        **{
+            k: v
+            for k, v in {
+                "nsigma": nsigma,
+                "time_step": time_step,
+                "exit_ratio": exit_ratio,
+                "max_steps": max_steps,
+            }.items()
+            if v is not None
+        },
     )
     if output is not None:
         np.save(output, sim.features)

@@ -109,18 +109,15 @@ def rank(
 ) -> RankingResult:
     """Rank pretrained models for fine-tuning on one target dataset.
 
-    For each model, the target features are read from the feature store (extracted on a
-    miss), PED's reference statistics are computed (or read) on the reference dataset, every
-    score is computed at once with `ped.scoring.score_many`, and the scores are recorded in
-    the results database.
+    For each model: features from the store (extracted on a miss), PED's reference
+    statistics, every score at once (`ped.scoring.score_many`), recorded in the database.
 
     Parameters
     ----------
     dataset : str or Dataset
         A dataset spec (``"mnist5k"``, ``"imagefolder:/data/x"``, ...) or a loaded dataset.
     models : sequence of str or Backbone, or str
-        Model specs (``"zoo:efficientnet-lite0"``, ``"timm:resnet50"``, ...) or loaded
-        backbones.
+        Model specs (``"zoo:efficientnet-lite0"``, ``"timm:resnet50"``, ...) or backbones.
     scores : iterable of str, optional
         Score names; default `DEFAULT_SCORES` (those registered in this build). The first
         orders the ranking.
@@ -147,10 +144,8 @@ def rank(
         Feature store (default ``$PED_HOME/features``).
     db : ResultsDB, str, Path or False, optional
         Results database (default ``$PED_HOME/results.sqlite``); False records nothing.
-    batch_size : int, default 64
-        Extraction batch size.
-    device : str, optional
-        Extraction device (default the CPU).
+    batch_size, device : int (default 64), str (default the CPU)
+        Extraction batch size and device.
     digits : int, default 4
         Significant digits within which two scores count as tied.
     progress : callable, optional
@@ -163,8 +158,7 @@ def rank(
     Raises
     ------
     UnknownModelError, UnknownDatasetError, MissingDatasetError, MissingDependencyError
-        From loading a model or the target dataset (a missing *reference* dataset is not an
-        error: see `reference`).
+        From loading a model or the target (a missing *reference* is not: see `reference`).
     ValueError
         For an unknown score name or an empty list of models.
 
@@ -174,42 +168,26 @@ def rank(
     ...            limit=500)  # doctest: +SKIP
     >>> res.to_frame()  # doctest: +SKIP
     """
-    models, names = _check_request(models, scores, limit, on_missing_reference)
-    needs_reference = any(n.startswith("ped+") for n in names)
-    effective = effective_params(names, params)
-    # Fail on a bad target before any model is loaded or any feature extracted.
-    target, dataset_name = _open_target(dataset, split)
-    reference, fallback_reason = _check_reference(reference, needs_reference, on_missing_reference)
+    models, ctx = _prepare(
+        dataset,
+        models,
+        scores,
+        reference,
+        on_missing_reference,
+        params,
+        dict(limit=limit, split=split, reference_limit=reference_limit, store=store),
+        dict(batch_size=batch_size, device=device, progress=progress),
+    )
     database = _open_db(db)
-
-    result = RankingResult(
-        dataset=dataset_name, models=[], scores=names, values={n: {} for n in names}, digits=digits
-    )
-    context = _RankContext(
-        target=target,
-        dataset_name=dataset_name,
-        names=names,
-        params=effective,
-        reference=reference,
-        fallback_reason=fallback_reason,
-        on_missing_reference=on_missing_reference,
-        needs_reference=needs_reference,
-        limit=limit,
-        split=split,
-        reference_limit=reference_limit,
-        store=store,
-        batch_size=batch_size,
-        device=device,
-        progress=progress,
-    )
+    result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names}, digits)
     for i, model in enumerate(models):
-        run = _score_model(model, context)
+        run = _score_model(model, ctx)
         _add_to_result(result, run)
         if database is not None:
-            _record(database, run, context)
+            _record(database, run, ctx)
         if progress is not None:
             progress(i + 1, len(models), description="models")
-    _finish(result, context)
+    _finish(result, ctx)
     return result
 
 
@@ -237,6 +215,37 @@ def effective_params(
         if n in names:
             effective[n] = {**effective.get(n, {}), **dict(p)}
     return effective
+
+
+def _prepare(
+    dataset: Any,
+    models: Sequence[Any] | str,
+    scores: Iterable[str] | None,
+    reference: Any,
+    on_missing_reference: str,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    where: dict[str, Any],
+    how: dict[str, Any],
+) -> tuple[list[Any], _RankContext]:
+    """Check the request, open the target and the reference: everything before the first
+    model, so a bad target or score fails before any feature is extracted."""
+    models, names = _check_request(models, scores, where["limit"], on_missing_reference)
+    needs_reference = any(n.startswith("ped+") for n in names)
+    target, dataset_name = _open_target(dataset, where["split"])
+    reference, fallback_reason = _check_reference(reference, needs_reference, on_missing_reference)
+    context = _RankContext(
+        target=target,
+        dataset_name=dataset_name,
+        names=names,
+        params=effective_params(names, params),
+        reference=reference,
+        fallback_reason=fallback_reason,
+        on_missing_reference=on_missing_reference,
+        needs_reference=needs_reference,
+        **where,
+        **how,
+    )
+    return models, context
 
 
 def _check_request(
