@@ -129,8 +129,7 @@ def rank(
     limit : int, optional
         Score the first `limit` target items of `ped.data.balanced_order`.
     split : str, default "all"
-        Target split when `dataset` is a spec (the paper scores train + test: ``"all"``);
-        a loaded dataset keeps its own.
+        Target split of a spec (the paper scores ``"all"``); a loaded dataset keeps its own.
     reference_limit : int, optional
         Reference items to use (default: all of them, 50 000 for ImageNet val).
     on_missing_reference : {"fallback", "raise"}, default "fallback"
@@ -179,7 +178,8 @@ def rank(
         dict(batch_size=batch_size, device=device, progress=progress),
     )
     database = _open_db(db)
-    result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names}, digits)
+    result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names})
+    result.digits = digits
     for i, model in enumerate(models):
         run = _score_model(model, ctx)
         _add_to_result(result, run)
