@@ -126,16 +126,16 @@ def simulate_cmd(
     features: Path = typer.Argument(..., help="Features, (N, D) .npy."),
     labels: Path = typer.Argument(..., help="Labels, (N,) .npy."),
     reference: Path = typer.Option(..., "--reference", "-r", help="Reference features .npy."),
+    # None: the library's default (ped.dynamics), shown as in the paper; a test checks that
+    # each shown value is the library's.
     nsigma: float | None = typer.Option(
-        None, help="Radius multiplier n_sigma (default: ped.simulate's, the paper's)."
+        None, help="Radius multiplier n_sigma.", show_default="0.6"
     ),
-    time_step: float | None = typer.Option(None, help="Time step tau (default: the paper's)."),
+    time_step: float | None = typer.Option(None, help="Time step tau.", show_default="0.1"),
     exit_ratio: float | None = typer.Option(
-        None, help="Stop when P / P0 falls to this (default: the paper's)."
+        None, help="Stop when P / P0 falls to this.", show_default="0.5"
     ),
-    max_steps: int | None = typer.Option(
-        None, help="At most this many steps (default: the paper's)."
-    ),
+    max_steps: int | None = typer.Option(None, help="At most this many steps.", show_default="6"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Save moved features."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

@@ -96,9 +96,7 @@ def reproduce_cmd(
     ),
     store: Path | None = typer.Option(None, help="Read the feature store instead."),
     nsigma: float | None = typer.Option(
-        None,
-        help="PED's radius multiplier (default: ped.reproduce's, the paper's 0.6; the paper "
-        "also reports 0.3).",
+        None, help="PED's radius multiplier (0.3 and 0.6 in the paper).", show_default="0.6"
     ),
     score: list[str] = typer.Option(None, "--score", "-s", help="Only these scores."),
     model: list[str] = typer.Option(None, "--model", "-m", help="Only these models."),
