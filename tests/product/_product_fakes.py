@@ -1,7 +1,7 @@
 """Stand-ins for `ped.features` and datasets used by the product tests.
 
 `FakeData` generates, for each fake model, class clusters whose separation the test chooses;
-`install` replaces the seams of `ped.pipeline` (`_load_dataset`, `_extract`,
+`install` replaces the seams of `ped.pipeline.steps` (`_load_dataset`, `_extract`,
 `_reference_stats`) so that `ped.pipeline.rank` and `ped rank` run without any backbone.
 """
 
@@ -91,7 +91,7 @@ class FakeData:
         return ReferenceStats.from_features(X * 2.0 + 1.0, source=str(dataset))
 
     def install(self, monkeypatch):
-        import ped.pipeline as pipeline
+        import ped.pipeline.steps as pipeline
 
         monkeypatch.setattr(pipeline, "_load_dataset", self.load_dataset)
         monkeypatch.setattr(pipeline, "_extract", self.extract)

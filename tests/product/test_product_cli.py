@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +228,135 @@ def test_rank_real_zoo_slice(home, capsys):
         "-q",
     )
     assert json.loads(out)["ranking"][0]["cached"] is True
+
+
+# ------------------------------------------------- the real executable, in a subprocess
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ped_command() -> list[str]:
+    """The installed `ped` script beside this Python, else `python -m ped` (same entry)."""
+    script = Path(sys.executable).with_name("ped")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "ped"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PED_DEBUG"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env["PED_HOME"] = str(tmp_path / "home")
+    env.update(extra)
+    return env
+
+
+def _ped(tmp_path: Path, *argv: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*_ped_command(), *argv],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, **env),
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["rank", "mnist5k", "zoo:x", "--limt", "10"], "error: No such option: --limt"),
+        (["rank", "mnist5k"], "error: Missing argument 'models'"),
+        (["rank", "mnist5k", "zoo:x", "--limit", "abc"], "error: Invalid value for '--limit'"),
+        (["frobnicate"], "error: No such command 'frobnicate'"),
+        (["--limt", "10"], "error: No such option: --limt"),
+        (["features"], "error: Missing command"),
+        (["score", "missing.npy", "y.npy"], "error: features file not found: missing.npy"),
+    ],
+)
+def test_usage_errors_are_one_stderr_line_with_exit_2(tmp_path, argv, message):
+    res = _ped(tmp_path, *argv)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.returncode == 2, res.stderr
+    assert len(lines) == 1 and lines[0].startswith(message), res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_bare_ped_prints_the_help_without_a_traceback(tmp_path):
+    res = _ped(tmp_path)
+    assert res.returncode == 2
+    shown = res.stdout + res.stderr  # typer's rich help writes to stdout itself
+    assert "Usage: ped" in shown and "rank" in shown
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_ped_debug_shows_the_traceback(tmp_path):
+    res = _ped(tmp_path, "score", "missing.npy", "y.npy", PED_DEBUG="1")
+    assert res.returncode != 0 and "Traceback" in res.stderr
+    assert "FileNotFoundError: features file not found" in res.stderr
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path):
+    """SIGINT while `ped score` waits for its input: exit 130 and one line saying so."""
+    fifo = tmp_path / "X.npy"
+    os.mkfifo(fifo)
+    np.save(tmp_path / "y.npy", np.arange(10) % 2)
+    proc = subprocess.Popen(
+        [*_ped_command(), "score", str(fifo), str(tmp_path / "y.npy"), "-s", "logme"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    # Opening a FIFO for writing without blocking succeeds only once a reader has it open:
+    # then `ped score` is inside the command, reading its features.
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "ped never opened its input"
+            time.sleep(0.05)
+    try:
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(fd)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert proc.returncode == 130, err
+    assert len(lines) == 1 and lines[0].startswith("interrupted: `ped score` stopped by Ctrl-C")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, resumes",
+    [(["rank", "mnist5k", "zoo:x"], True), (["extract", "m", "d"], True), (["score"], False)],
+)
+def test_the_interruption_line_says_whether_the_command_resumes(capsys, argv, resumes):
+    from ped.cli import _interrupted
+
+    assert _interrupted(argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith(f"interrupted: `ped {argv[0]}` stopped by Ctrl-C;")
+    assert ("run the same command again to resume" in err) is resumes
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["scores"], ["rank", "--help"]])
+def test_start_up_imports_no_heavy_library(tmp_path, argv):
+    """`ped --help` and `ped scores` import neither torch, pandas nor matplotlib."""
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ped", *argv],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in res.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    heavy = {"torch", "pandas", "matplotlib", "onnxruntime", "ray", "sklearn"}
+    if argv[0] != "scores":
+        heavy |= {"numpy", "scipy"}
+    assert not imported & heavy, sorted(imported & heavy)

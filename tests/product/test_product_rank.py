@@ -142,7 +142,7 @@ def test_ties_and_saturation_are_flagged(monkeypatch, db):
         fs.model = model
         return fs
 
-    monkeypatch.setattr("ped.pipeline._extract", extract)
+    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
     res = rank("fake-target", ["fake:a", "fake:a2", "fake:d"], scores=["logme", "sfda"], db=db)
     assert res.ties("logme") == [["fake:a", "fake:a2"]]
     assert res.ranks("logme") == {"fake:a": 1, "fake:a2": 1, "fake:d": 3}
@@ -180,3 +180,68 @@ def test_to_dict_is_json_ready(monkeypatch, db):
     assert json.loads(text)["ranking"][0]["model"] == "fake:a"
     assert d["ranking"][0]["n_samples"] == 60
     assert np.isfinite(d["ranking"][1]["values"]["logme"])
+
+
+# ------------------------------------------------------------- registry facts rank uses
+@pytest.fixture
+def temporary_score():
+    """Register a features score for one test, and take it out again."""
+    from ped.scores import _registry
+
+    names: list[str] = []
+
+    def add(name, **facts):
+        def func(*, stats, labels, source_probs=None, targets=None, alpha=1.0):
+            return float(alpha)
+
+        _registry.register(name, **facts)(func)
+        names.append(name)
+        return _registry.get_score(name)
+
+    yield add
+    for n in names:
+        _registry._REGISTRY.pop(n, None)
+
+
+def test_a_new_features_score_gets_its_ped_rank_defaults(temporary_score):
+    from ped.pipeline import effective_params
+    from ped.scores import RANK_DEFAULTS, rank_params
+
+    temporary_score("zz_new", bounds=(0.0, 1.0))
+    derived = rank_params()
+    assert derived["ped+zz_new"] == RANK_DEFAULTS == {"nsigma": 0.3}
+    assert "zz_new" not in derived  # the base keeps its signature's defaults
+    # every features score of the registry has its ped+ entry; no source-probs score has one
+    features = {n for n, i in ped.scores.registered().items() if i.needs_features}
+    assert {k[4:] for k in derived if k.startswith("ped+")} == features
+    assert effective_params(["ped+zz_new", "zz_new"], {"ped+zz_new": {"nsigma": 0.6}}) == {
+        "ped+zz_new": {"nsigma": 0.6}
+    }
+
+
+def test_rank_defaults_of_a_base_score_reach_its_ped_variant(temporary_score):
+    from ped.scores import rank_params
+
+    temporary_score("zz_tuned", rank_defaults={"alpha": 2.0})
+    derived = rank_params()
+    assert derived["zz_tuned"] == {"alpha": 2.0}
+    assert derived["ped+zz_tuned"] == {"nsigma": 0.3, "alpha": 2.0}
+
+
+def test_bounds_and_saturation_come_from_the_registry(temporary_score):
+    info = temporary_score("zz_bounded", bounds=(None, 0.0))
+    assert info.bounds == (None, 0.0) and info.higher_is_better
+    assert saturated_models("zz_bounded", {"a": -0.0001, "b": -3.0}) == ["a"]
+    assert saturated_models("ped+zz_bounded", {"a": 0.0}) == ["a"]
+    assert ped.scores.get_score("sfda").bounds == (0.0, 1.0)
+    from ped.pipeline import SCORE_BOUNDS
+
+    assert SCORE_BOUNDS["gbc"] == (None, 0.0) and "logme" not in SCORE_BOUNDS
+
+
+def test_register_refuses_bad_facts(temporary_score):
+    with pytest.raises(ValueError, match=r"Expected bounds \(lower, upper\) with lower < upper"):
+        temporary_score("zz_bad", bounds=(1.0, 0.0))
+    with pytest.raises(ValueError, match=r"rank_defaults of score 'zz_bad2' name unknown"):
+        temporary_score("zz_bad2", rank_defaults={"beta": 1})
+    assert "zz_bad2" not in ped.scores.registered()

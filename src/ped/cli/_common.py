@@ -10,16 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.markup import escape
 
 
 def _width(stream: Any) -> int | None:
@@ -48,13 +40,12 @@ def _jsonable(obj: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
+    if type(obj).__module__ == "numpy":  # arrays and scalars, without importing numpy here
+        obj = obj.tolist() if hasattr(obj, "tolist") else obj
+        if isinstance(obj, (list, dict)):
+            return _jsonable(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
     if hasattr(obj, "as_dict"):
         return _jsonable(obj.as_dict())
     return obj
@@ -74,6 +65,15 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
     if not enabled:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -109,3 +109,45 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
     finally:
         if "bar" in state:
             state["bar"].stop()
+
+
+@contextmanager
+def staged_progress(*, enabled: bool = True) -> Iterator:
+    """Progress bars for a workflow of several stages: yields one callback that opens a new
+    bar (named by the report's ``stage`` and counting its ``unit``) whenever the stage
+    changes, as `ped demo` shows one bar per target and step. ``callback.close()`` ends the
+    current bar, so that a table can be printed between stages."""
+    if not enabled:
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def close() -> None:
+        if "cm" in state:
+            state.pop("cm").__exit__(None, None, None)
+            state.pop("stage", None)
+
+    def callback(done: int, total: int | None = None, **info: Any) -> None:
+        stage = info.pop("stage", "")
+        unit = info.pop("unit", "items")
+        if state.get("stage") != stage:
+            close()
+            state["cm"] = progress_bar(stage, unit=unit)
+            state["bar"] = state["cm"].__enter__()
+            state["stage"] = stage
+        state["bar"](done, total, **info)
+
+    callback.close = close  # type: ignore[attr-defined]
+    try:
+        yield callback
+    finally:
+        close()
+
+
+def warn(lines: list[str], *, to_stderr: bool = False) -> None:
+    """Print each line as a yellow ``note:``, on stdout or stderr."""
+    target = err_console if to_stderr else console
+    for line in lines:
+        target.print(
+            f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True, emoji=False
+        )

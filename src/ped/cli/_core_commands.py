@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from .. import scoring
-from ..dynamics import simulate
 from ._common import console, print_json, titled_table
 
 app = typer.Typer()
 
 
-def _load_array(path: Path, what: str) -> np.ndarray:
+def _load_array(path: Path, what: str) -> Any:
+    import numpy as np
+
     if not path.exists():
         raise FileNotFoundError(f"{what} file not found: {path}")
     if path.suffix == ".npz":
@@ -52,6 +52,8 @@ def scores_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List every transferability score with its parameters and paper."""
+    from .. import scoring
+
     rows = [scoring.describe_score(n) for n in scoring.list_scores(include_ped=False)]
     if as_json:
         print_json(rows)
@@ -87,6 +89,8 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Score one model's features (the numeric core on .npy files)."""
+    from .. import scoring
+
     X = _load_array(features, "features")
     y = _load_array(labels, "labels")
     ref = _load_array(reference, "reference") if reference is not None else None
@@ -129,14 +133,24 @@ def simulate_cmd(
     features: Path = typer.Argument(..., help="Features, (N, D) .npy."),
     labels: Path = typer.Argument(..., help="Labels, (N,) .npy."),
     reference: Path = typer.Option(..., "--reference", "-r", help="Reference features .npy."),
-    nsigma: float = typer.Option(0.6, help="Radius multiplier n_sigma."),
-    time_step: float = typer.Option(0.1, help="Time step tau."),
-    exit_ratio: float = typer.Option(0.5, help="Stop when P / P0 falls to this."),
-    max_steps: int = typer.Option(6, help="At most this many steps."),
+    # None: the library's default (ped.dynamics), shown as in the paper; a test checks that
+    # each shown value is the library's.
+    nsigma: float | None = typer.Option(
+        None, help="Radius multiplier n_sigma.", show_default="0.6"
+    ),
+    time_step: float | None = typer.Option(None, help="Time step tau.", show_default="0.1"),
+    exit_ratio: float | None = typer.Option(
+        None, help="Stop when P / P0 falls to this.", show_default="0.5"
+    ),
+    max_steps: int | None = typer.Option(None, help="At most this many steps.", show_default="6"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Save moved features."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run PED's potential-energy dynamics and show energy and displacement per step."""
+    import numpy as np
+
+    from ..dynamics import simulate
+
     X = _load_array(features, "features")
     y = _load_array(labels, "labels")
     ref = _load_array(reference, "reference")
@@ -144,10 +158,17 @@ def simulate_cmd(
         X,
         y,
         reference=ref,
-        nsigma=nsigma,
-        time_step=time_step,
-        exit_ratio=exit_ratio,
-        max_steps=max_steps,
+        # Only what the user set: the defaults are the library's (one place, ped.dynamics).
+        **{
+            k: v
+            for k, v in {
+                "nsigma": nsigma,
+                "time_step": time_step,
+                "exit_ratio": exit_ratio,
+                "max_steps": max_steps,
+            }.items()
+            if v is not None
+        },
     )
     if output is not None:
         np.save(output, sim.features)

@@ -63,8 +63,7 @@ def benchmark_cmd(
     `ped benchmark --docs docs/benchmarks.md --out docs/benchmarks`.
     """
     from .. import _paths
-    from ..benchmark import TARGETS, BenchmarkConfig, ped_summary, run_benchmark, write_outputs
-    from ..models import list_zoo, load_backbone
+    from ..benchmark import TARGETS, BenchmarkConfig, run_benchmark, write_outputs
 
     targets = list(target) if target else list(TARGETS)
     defaults = BenchmarkConfig()
@@ -76,20 +75,7 @@ def benchmark_cmd(
     if quick:
         kw["reference_limit"] = 200
     config = BenchmarkConfig(**kw)
-    if model:
-        zoo_modality = {e.spec: e.modality for e in list_zoo()}
-        models: dict[str, list[str]] = {"image": [], "text": []}
-        for spec in model:
-            modality = zoo_modality.get(spec) or load_backbone(spec).modality
-            models[modality].append(spec)
-    elif quick:
-        installed = {e.spec for e in list_zoo() if e.installed}
-        models = {
-            "image": [m for m in QUICK_IMAGE if m in installed],
-            "text": [m for m in QUICK_TEXT if m in installed],
-        }
-    else:
-        models = None
+    models = _models(model, quick)
     folder = out or (_paths.ped_home() / ("benchmark-quick" if quick else "benchmark"))
     t0 = time.perf_counter()
     if render_only:
@@ -116,6 +102,36 @@ def benchmark_cmd(
         summary.pop("records", None)
         print_json(summary)
         return
+    _print_summary(summary)
+    console.print(
+        f"{len(result.records)} (target, model) pairs in {time.perf_counter() - t0:.1f} s; "
+        f"tables, plots and results.json in {folder}"
+    )
+
+
+def _models(model: list[str] | None, quick: bool) -> dict[str, list[str]] | None:
+    """The models by modality: those given, the quick slice (installed), or None for all."""
+    from ..models import list_zoo, load_backbone
+
+    if model:
+        zoo_modality = {e.spec: e.modality for e in list_zoo()}
+        models: dict[str, list[str]] = {"image": [], "text": []}
+        for spec in model:
+            modality = zoo_modality.get(spec) or load_backbone(spec).modality
+            models[modality].append(spec)
+        return models
+    if quick:
+        installed = {e.spec for e in list_zoo() if e.installed}
+        return {
+            "image": [m for m in QUICK_IMAGE if m in installed],
+            "text": [m for m in QUICK_TEXT if m in installed],
+        }
+    return None
+
+
+def _print_summary(summary: dict) -> None:
+    from ..benchmark import ped_summary
+
     table = Table(title="weighted τ (95% CI over models and seeds): without PED / with PED")
     for col in ("target", "score", "without PED", "PED 0.6, target", "best PED variant"):
         table.add_column(col)
@@ -132,7 +148,3 @@ def benchmark_cmd(
             f"{r['best']:.3f} {r['best_variant']}" if r["best"] is not None else "–",
         )
     console.print(table)
-    console.print(
-        f"{len(result.records)} (target, model) pairs in {time.perf_counter() - t0:.1f} s; "
-        f"tables, plots and results.json in {folder}"
-    )

@@ -18,6 +18,22 @@ from . import parc as parc  # noqa: F401
 from . import reg_hscore as reg_hscore  # noqa: F401
 from . import sfda as sfda  # noqa: F401
 from . import transrate as transrate  # noqa: F401
-from ._registry import ScoreInfo, get_score, register, registered
+from ._registry import (
+    RANK_DEFAULTS,
+    SATURATION_TOL,
+    ScoreInfo,
+    get_score,
+    rank_params,
+    register,
+    registered,
+)
 
-__all__ = ["ScoreInfo", "get_score", "register", "registered"]
+__all__ = [
+    "ScoreInfo",
+    "get_score",
+    "register",
+    "registered",
+    "rank_params",
+    "RANK_DEFAULTS",
+    "SATURATION_TOL",
+]

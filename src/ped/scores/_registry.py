@@ -7,7 +7,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ScoreInfo", "register", "get_score", "registered"]
+__all__ = [
+    "ScoreInfo",
+    "register",
+    "get_score",
+    "registered",
+    "RANK_DEFAULTS",
+    "SATURATION_TOL",
+    "rank_params",
+]
+
+#: Parameters of PED's dynamics that `ped.rank` (and `ped rank`) give every ``ped+<base>``
+#: unless the caller sets them; chosen on the zoo benchmark (docs/benchmarks.md): at nsigma
+#: 0.3 PED never did worse than at 0.6 for LogME, SFDA or GBC, and at 0.6 it lowered GBC's
+#: weighted tau on both image targets. `ped.score` keeps the paper's defaults
+#: (`ped.scoring.DYNAMICS_PARAMS`, nsigma 0.6): these override them for ranking only.
+RANK_DEFAULTS: dict[str, Any] = {"nsigma": 0.3}
+
+#: Absolute distance to a bound within which a score counts as saturated.
+SATURATION_TOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,16 @@ class ScoreInfo:
     scale_invariant : bool
         Whether the score's formula gives the same value for the features multiplied by any
         positive constant (1e-200 or 1e200 as 1); derived in each score's docstring.
+    bounds : tuple of (float or None, float or None)
+        The values the score can reach, ``(lower, upper)``, None where unbounded (SFDA lies
+        in [0, 1], GBC is at most 0). A model within `SATURATION_TOL` of a bound is
+        *saturated*: the score no longer tells it apart from other saturated models.
+        ``ped+<base>`` shares its base's bounds.
+    higher_is_better : bool
+        The score's direction; True for every registered score (a paper's loss is negated).
+    rank_defaults : dict
+        Hyper-parameters `ped.rank` uses for this score instead of the signature's defaults
+        (empty: the signature's); ``ped+<base>`` also gets `RANK_DEFAULTS`.
     """
 
     name: str
@@ -47,6 +75,14 @@ class ScoreInfo:
     reference: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
     scale_invariant: bool = False
+    bounds: tuple[float | None, float | None] = (None, None)
+    higher_is_better: bool = True
+    rank_defaults: dict[str, Any] = field(default_factory=dict)
+
+    def is_saturated(self, value: float, tol: float = SATURATION_TOL) -> bool:
+        """Whether ``value`` lies within ``tol`` of one of the score's `bounds`."""
+        lo, hi = self.bounds
+        return (hi is not None and value >= hi - tol) or (lo is not None and value <= lo + tol)
 
 
 _REGISTRY: dict[str, ScoreInfo] = {}
@@ -62,10 +98,26 @@ def register(
     summary: str = "",
     reference: str = "",
     scale_invariant: bool = False,
+    bounds: tuple[float | None, float | None] = (None, None),
+    higher_is_better: bool = True,
+    rank_defaults: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., float]], Callable[..., float]]:
-    """Decorator registering a score implementation under ``name``."""
+    """Decorator registering a score implementation under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case name without ``+``.
+    needs_features, needs_source_probs, accepts_targets, summary, reference,
+    scale_invariant, bounds, higher_is_better, rank_defaults
+        The facts of `ScoreInfo`; the hyper-parameters and their defaults are read off the
+        implementation's keyword arguments.
+    """
     if name != name.lower() or "+" in name:
         raise ValueError(f"Expected a lower-case score name without '+', got {name!r}.")
+    lo, hi = bounds
+    if lo is not None and hi is not None and not lo < hi:
+        raise ValueError(f"Expected bounds (lower, upper) with lower < upper, got {bounds!r}.")
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
         if name in _REGISTRY:
@@ -86,7 +138,17 @@ def register(
             reference=reference,
             defaults=defaults,
             scale_invariant=scale_invariant,
+            bounds=(lo, hi),
+            higher_is_better=bool(higher_is_better),
+            rank_defaults=dict(rank_defaults or {}),
         )
+        unknown = sorted(set(rank_defaults or {}) - set(defaults))
+        if unknown:
+            del _REGISTRY[name]
+            raise ValueError(
+                f"rank_defaults of score {name!r} name unknown parameters {unknown}; "
+                f"it takes {sorted(defaults) or 'none'}."
+            )
         return func
 
     return deco
@@ -106,4 +168,25 @@ def get_score(name: str) -> ScoreInfo:
 
 
 def registered() -> dict[str, ScoreInfo]:
+    """Every registered score by name (a copy: registering goes through `register`)."""
     return dict(_REGISTRY)
+
+
+def rank_params() -> dict[str, dict[str, Any]]:
+    """The hyper-parameters `ped.rank` uses per score name, derived from the registry.
+
+    Every score with `ScoreInfo.rank_defaults` gets them; every ``ped+<base>`` of a score
+    that reads features gets `RANK_DEFAULTS` (and its base's rank defaults), so a newly
+    registered features score has its ``ped+`` variant ranked like the others.
+
+    Returns
+    -------
+    dict of str to dict
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in sorted(_REGISTRY.items()):
+        if info.rank_defaults:
+            out[name] = dict(info.rank_defaults)
+        if info.needs_features:
+            out[f"ped+{name}"] = {**RANK_DEFAULTS, **info.rank_defaults}
+    return out

@@ -58,6 +58,7 @@ def bhattacharyya_coefficients(
 
 @register(
     "gbc",
+    bounds=(None, 0.0),
     summary="Class separability: minus the summed Bhattacharyya coefficients of class Gaussians "
     "in a 64-d PCA space.",
     reference="Pándy et al., Transferability Estimation using Bhattacharyya Class Separability, "

@@ -56,6 +56,7 @@ def expected_empirical_prediction(
 
 @register(
     "leep",
+    bounds=(None, 0.0),
     needs_features=False,
     needs_source_probs=True,
     summary="Log expected empirical prediction of the source classifier's outputs.",

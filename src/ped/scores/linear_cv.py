@@ -41,6 +41,8 @@ def _fold_ids(F: np.ndarray, codes: np.ndarray, n_classes: int, folds: int, seed
 
 @register(
     "linear_cv",
+    scale_invariant=True,
+    bounds=(0.0, 1.0),
     summary="k-fold cross-validated accuracy of a multinomial logistic regression on "
     "standardised features (a baseline).",
     reference="The linear-probe baseline; cf. Sorkhei et al., arXiv 2503.18528 (2025), "

@@ -13,6 +13,7 @@ __all__ = ["nce"]
 
 @register(
     "nce",
+    bounds=(None, 0.0),
     needs_features=False,
     needs_source_probs=True,
     summary="Negative conditional entropy of the target labels given the source classifier's "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.mixture import GaussianMixture
 
 from .._stats import ClassStats, to_units
 from .._validation import Labels, check_bool, check_fraction, check_positive, check_seed
@@ -31,6 +30,8 @@ def _n_components_for_variance(eigvals: np.ndarray, fraction: float) -> int:
 def _fit_mixture(Z: np.ndarray, n_components: int, random_state, reg_covar: float) -> np.ndarray:
     """Posteriors ``P(z | x)`` of a full-covariance Gaussian mixture fitted on ``Z``; on an
     ill-defined covariance, retry with a 10x larger ``reg_covar`` (and warn)."""
+    from sklearn.mixture import GaussianMixture  # heavy: imported when NLEEP runs
+
     reg = reg_covar
     for attempt in range(_MAX_RETRIES + 1):
         gmm = GaussianMixture(n_components=n_components, random_state=random_state, reg_covar=reg)
@@ -62,6 +63,7 @@ def _fit_mixture(Z: np.ndarray, n_components: int, random_state, reg_covar: floa
 
 @register(
     "nleep",
+    bounds=(0.0, 1.0),  # the mean probability of the official default (log=False)
     summary="LEEP over the posteriors of a Gaussian mixture fitted on PCA-reduced features.",
     reference="Li et al., Ranking Neural Checkpoints, CVPR 2021 (arXiv:2011.11200).",
 )

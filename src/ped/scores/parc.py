@@ -176,6 +176,7 @@ def parc_correlation(R: np.ndarray, level_ids: np.ndarray, n_levels: int) -> flo
 @register(
     "parc",
     scale_invariant=True,
+    bounds=(-100.0, 100.0),
     summary="Spearman correlation between the pairwise dissimilarities of PCA-reduced "
     "features and of one-hot labels (x100).",
     reference="Bolya et al., Scalable Diverse Model Selection for Accessible Transfer "

@@ -92,6 +92,7 @@ def _softmax(Z: np.ndarray) -> np.ndarray:
 
 @register(
     "sfda",
+    bounds=(0.0, 1.0),
     summary="Class separability after Fisher discriminant analysis with self-challenging mixing.",
     reference="Shao et al., Not All Models Are Equal: Predicting Model Transferability in a "
     "Self-challenging Fisher Space, ECCV 2022 (arXiv:2207.03036).",

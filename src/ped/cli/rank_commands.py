@@ -1,0 +1,100 @@
+"""`ped rank`: the user's one-shot job, from a dataset and models to a ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.text import Text
+
+from ._common import console, print_json, progress_bar, warn
+from ._tables import ranking_table
+
+app = typer.Typer()
+
+
+@app.command("rank")
+def rank_cmd(
+    dataset: str = typer.Argument(..., help="Target dataset spec (mnist5k, imagefolder:DIR, ...)."),
+    models: list[str] = typer.Argument(..., help="Model specs (zoo:efficientnet-lite0, ...)."),
+    score: list[str] = typer.Option(
+        None,
+        "--score",
+        "-s",
+        help="Score name; repeat for several (default: parc, gbc, ped+gbc, logme, ped+logme, "
+        "PED at nsigma 0.3; see docs/benchmarks.md).",
+    ),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        "-r",
+        help="Reference dataset for PED's rescaling, or 'target' for the target's own "
+        "statistics. Default imagenet-val, falling back (with a notice) to the target's "
+        "statistics when it is not here; a named reference that is missing is an error.",
+    ),
+    limit: int | None = typer.Option(None, help="Score the first N items (class-balanced)."),
+    split: str = typer.Option("all", help="Target split (the paper scores 'all')."),
+    reference_limit: int | None = typer.Option(None, help="Use N reference items."),
+    image_size: int | None = typer.Option(
+        None, help="Input side for image models that take any size (128 is fast on CPUs)."
+    ),
+    batch_size: int = typer.Option(64, help="Extraction batch size."),
+    device: str | None = typer.Option(None, help="Extraction device (cpu, cuda)."),
+    db: Path | None = typer.Option(None, help="Results database (default $PED_HOME)."),
+    store: Path | None = typer.Option(None, help="Feature store (default $PED_HOME/features)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also write a PNG bar chart."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Rank models for fine-tuning on a dataset: extract, score, store, and show the order."""
+    from ..pipeline import rank
+
+    specs = list(models)
+    if image_size is not None:
+        specs = [_with_image_size(m, image_size) for m in specs]
+    ref: Any = reference if reference is not None else "imagenet-val"
+    with progress_bar("rank", enabled=not quiet) as progress:
+        result = rank(
+            dataset,
+            specs,
+            scores=score or None,
+            reference=ref,
+            on_missing_reference="raise" if reference is not None else "fallback",
+            limit=limit,
+            split=split,
+            reference_limit=reference_limit,
+            store=store,
+            db=db,
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
+        )
+    if csv is not None:
+        result.to_frame().to_csv(csv, index=False)
+    if plot is not None:
+        from ..report import plot_ranking
+
+        plot_ranking(result, plot)
+    if as_json:
+        warn(result.warnings, to_stderr=True)
+        print_json(result.to_dict())
+        return
+    console.print(ranking_table(result))
+    warn(result.warnings + [n for n in result.notes() if n not in result.warnings])
+    best = result.best()
+    if len(best) == 1:
+        console.print(f"best by {result.scores[0]}: [bold]{escape(best[0])}[/]", emoji=False)
+    else:
+        console.print(Text(f"tied for best by {result.scores[0]}: {', '.join(best)}"), emoji=False)
+    for path, what in ((csv, "table"), (plot, "plot")):
+        if path is not None:
+            console.print(Text(f"{what} written to {path}"))
+
+
+def _with_image_size(spec: str, size: int) -> str:
+    if not isinstance(spec, str) or "image_size=" in spec:
+        return spec
+    return f"{spec}{'&' if '?' in spec else '?'}image_size={int(size)}"

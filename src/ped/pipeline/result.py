@@ -1,0 +1,346 @@
+"""The result of `ped.rank`: `RankingResult`, the ranking utilities and rank's defaults."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..scores import SATURATION_TOL, get_score, rank_params, registered
+from ..scoring import list_scores
+
+__all__ = [
+    "DEFAULT_SCORES",
+    "DEFAULT_PARAMS",
+    "DEFAULT_REFERENCE",
+    "SCORE_BOUNDS",
+    "SATURATION_TOL",
+    "RankingResult",
+    "default_scores",
+    "rank_values",
+    "tie_groups",
+    "saturated_models",
+]
+
+#: The scores `rank` computes unless told otherwise, chosen on the zoo benchmark
+#: (docs/benchmarks.md): PARC, the best predictor there (highest mean weighted tau over the
+#: two image targets), orders the table; GBC is the runner-up; LogME is the paper's main score;
+#: the PED versions show whether moving the classes apart changes the order.
+DEFAULT_SCORES: tuple[str, ...] = (
+    "parc",
+    "gbc",
+    "ped+gbc",
+    "logme",
+    "ped+logme",
+)
+
+#: Hyper-parameters `rank` uses for its scores unless the caller passes others, derived from
+#: the score registry (`ped.scores.rank_params`: every ``ped+<base>`` at
+#: `ped.scores.RANK_DEFAULTS`, PED at nsigma 0.3, the zoo benchmark's choice). A snapshot
+#: taken at import; `rank` derives them again at each call, so later registrations count.
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = rank_params()
+
+#: The reference domain of PED's rescaling (paper, App. B).
+DEFAULT_REFERENCE = "imagenet-val"
+
+#: Known bounds of scores, ``{name: (lower, upper)}`` with None where unbounded: a view of
+#: `ped.scores.ScoreInfo.bounds` (``ped+<base>`` shares its base's). A model whose score lies
+#: within `SATURATION_TOL` of a bound is *saturated* (SFDA reaches 1.0 on easy targets, GBC
+#: reaches 0 when no classes overlap).
+SCORE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    name: info.bounds for name, info in registered().items() if info.bounds != (None, None)
+}
+
+
+def default_scores() -> list[str]:
+    """`DEFAULT_SCORES` restricted to the scores registered in this build.
+
+    Returns
+    -------
+    list of str
+    """
+    known = set(list_scores())
+    return [s for s in DEFAULT_SCORES if s in known]
+
+
+def _base_name(score: str) -> str:
+    key = score.strip().lower()
+    return key[4:] if key.startswith("ped+") else key
+
+
+def _round_sig(value: float, digits: int) -> float:
+    if not math.isfinite(value) or value == 0:
+        return value
+    return float(f"{value:.{digits}g}")
+
+
+def rank_values(values: Mapping[str, float], *, digits: int = 4) -> dict[str, int]:
+    """Competition ranks (1 = best, higher value is better) of rounded values.
+
+    Models whose values agree to ``digits`` significant digits share the better rank
+    (``1, 2, 2, 4``); NaN ranks last.
+
+    Parameters
+    ----------
+    values : mapping of str to float
+        ``{model: score}``.
+    digits : int, default 4
+        Significant digits that count.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    rounded = {
+        m: (_round_sig(float(v), digits) if math.isfinite(float(v)) else -math.inf)
+        for m, v in values.items()
+    }
+    return {m: 1 + sum(1 for o in rounded.values() if o > r) for m, r in rounded.items()}
+
+
+def tie_groups(values: Mapping[str, float], *, digits: int = 4) -> list[list[str]]:
+    """Groups of two or more models whose values agree to ``digits`` significant digits.
+
+    Parameters
+    ----------
+    values : mapping of str to float
+        ``{model: score}``.
+    digits : int, default 4
+
+    Returns
+    -------
+    list of list of str
+        Each group in the input order; groups ordered by value, best first.
+    """
+    groups: dict[float, list[str]] = {}
+    for m, v in values.items():
+        v = float(v)
+        if math.isfinite(v):
+            groups.setdefault(_round_sig(v, digits), []).append(m)
+    return [g for k, g in sorted(groups.items(), key=lambda kv: -kv[0]) if len(g) > 1]
+
+
+def _bounds(score: str) -> tuple[float | None, float | None]:
+    try:
+        return get_score(_base_name(score)).bounds
+    except ValueError:  # a name this build does not know: no bounds
+        return (None, None)
+
+
+def saturated_models(score: str, values: Mapping[str, float]) -> list[str]:
+    """Models whose value of ``score`` sits at one of its bounds (`ScoreInfo.bounds`).
+
+    Parameters
+    ----------
+    score : str
+        Score name (``ped+<base>`` uses the base's bounds).
+    values : mapping of str to float
+
+    Returns
+    -------
+    list of str
+    """
+    lo, hi = _bounds(score)
+    out = []
+    for m, v in values.items():
+        v = float(v)
+        if not math.isfinite(v):
+            continue
+        if (hi is not None and v >= hi - SATURATION_TOL) or (
+            lo is not None and v <= lo + SATURATION_TOL
+        ):
+            out.append(m)
+    return out
+
+
+@dataclass
+class RankingResult:
+    """The outcome of `rank`: every score of every model, with ranks, timings and warnings.
+
+    Attributes
+    ----------
+    dataset : str
+        The target dataset's name (as stored in the results database).
+    models : list of str
+        Canonical model specs, in the order asked.
+    scores : list of str
+        Score names, in the order asked; the first one orders the table.
+    values : dict of str to dict of str to float
+        ``{score: {model: value}}``; higher is better for every score.
+    seconds : dict of str to float
+        Wall time per model: extraction (or cache read), reference statistics and scoring.
+    timings : dict of str to dict of str to float
+        ``{model: {"extract": s, "reference": s, "score": s}}``.
+    reference : str
+        What PED rescaled with: a dataset name such as ``"imagenet-val"``, or ``"target"``
+        (the target data's own statistics) for every model; ``"mixed"`` if it differed.
+    references : dict of str to str
+        The same, per model.
+    warnings : list of str
+        Sentences a user must see (the reference fallback, saturated scores).
+    n_samples : dict of str to int
+        Target items scored per model.
+    cached : dict of str to bool
+        Whether each model's features came from the feature store.
+    digits : int
+        Significant digits within which two values count as tied.
+    """
+
+    dataset: str
+    models: list[str]
+    scores: list[str]
+    values: dict[str, dict[str, float]]
+    seconds: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    reference: str = DEFAULT_REFERENCE
+    references: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    n_samples: dict[str, int] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+    digits: int = 4
+
+    # ------------------------------------------------------------------ queries
+    def ranks(self, score: str | None = None) -> dict[str, int]:
+        """Rank of every model by one score (1 = best; tied models share a rank).
+
+        Parameters
+        ----------
+        score : str, optional
+            Default: the first score.
+
+        Returns
+        -------
+        dict of str to int
+        """
+        return rank_values(self.values[self._score(score)], digits=self.digits)
+
+    def order(self, score: str | None = None) -> list[str]:
+        """Models from best to worst by one score (ties keep the order asked)."""
+        ranks = self.ranks(score)
+        return sorted(self.models, key=lambda m: (ranks[m], self.models.index(m)))
+
+    def best(self, score: str | None = None) -> list[str]:
+        """The best model by one score, or every model tied for best.
+
+        Returns
+        -------
+        list of str
+            One model, or several when the best value is tied.
+        """
+        ranks = self.ranks(score)
+        return [m for m in self.models if ranks[m] == 1]
+
+    def ties(self, score: str | None = None) -> list[list[str]]:
+        """Groups of models tied (within `digits` significant digits) by one score."""
+        return tie_groups(self.values[self._score(score)], digits=self.digits)
+
+    def saturated(self, score: str | None = None) -> list[str]:
+        """Models at a bound of one score (see `ped.scores.ScoreInfo.bounds`)."""
+        name = self._score(score)
+        return saturated_models(name, self.values[name])
+
+    def flags(self) -> dict[str, list[str]]:
+        """Per model, short notes on ties and saturation, such as ``"sfda: saturated"``.
+
+        Returns
+        -------
+        dict of str to list of str
+        """
+        out: dict[str, list[str]] = {m: [] for m in self.models}
+        for s in self.scores:
+            for group in self.ties(s):
+                for m in group:
+                    others = ", ".join(o for o in group if o != m)
+                    out[m].append(f"{s}: tied with {others}")
+            for m in self.saturated(s):
+                out[m].append(f"{s}: saturated")
+        return out
+
+    def notes(self) -> list[str]:
+        """One sentence per score that ties or saturates, for the table's footer."""
+        lines = []
+        for s in self.scores:
+            sat = self.saturated(s)
+            if sat:
+                lo, hi = _bounds(s)
+                lines.append(
+                    f"{s} is saturated (at its bound {hi if hi is not None else lo}) for "
+                    f"{', '.join(sat)}: it cannot order these models."
+                )
+            for group in self.ties(s):
+                if set(group) <= set(sat):
+                    continue
+                lines.append(
+                    f"{s} ties {', '.join(group)} within {self.digits} significant digits: "
+                    "their order by this score is arbitrary."
+                )
+        return lines
+
+    def _score(self, score: str | None) -> str:
+        if score is None:
+            return self.scores[0]
+        if score not in self.values:
+            raise ValueError(
+                f"Unknown score {score!r} for this ranking; it has {', '.join(self.scores)}."
+            )
+        return score
+
+    # ------------------------------------------------------------------ conversions
+    def to_frame(self, sort_by: str | None = None):
+        """The ranking as a pandas DataFrame, best model first.
+
+        Parameters
+        ----------
+        sort_by : str, optional
+            Score that orders the rows; default the first score.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``model``, then per score ``<score>`` and ``rank[<score>]``, then
+            ``seconds``, ``cached``, ``reference`` and ``flags`` (ties and saturation as
+            text, empty when none).
+        """
+        import pandas as pd
+
+        flags = self.flags()
+        ranks = {s: self.ranks(s) for s in self.scores}
+        rows = []
+        for m in self.order(sort_by):
+            row: dict[str, Any] = {"model": m}
+            for s in self.scores:
+                row[s] = self.values[s].get(m, float("nan"))
+                row[f"rank[{s}]"] = ranks[s][m]
+            row["seconds"] = self.seconds.get(m, float("nan"))
+            row["cached"] = self.cached.get(m)
+            row["reference"] = self.references.get(m, self.reference)
+            row["flags"] = "; ".join(flags[m])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the inputs, one entry per model (best first), notes, warnings."""
+        flags = self.flags()
+        ranks = {s: self.ranks(s) for s in self.scores}
+        return {
+            "dataset": self.dataset,
+            "scores": list(self.scores),
+            "reference": self.reference,
+            "warnings": list(self.warnings),
+            "notes": self.notes(),
+            "ranking": [
+                {
+                    "model": m,
+                    "values": {s: self.values[s].get(m) for s in self.scores},
+                    "ranks": {s: ranks[s][m] for s in self.scores},
+                    "seconds": self.seconds.get(m),
+                    "timings": self.timings.get(m, {}),
+                    "n_samples": self.n_samples.get(m),
+                    "cached": self.cached.get(m),
+                    "reference": self.references.get(m, self.reference),
+                    "flags": flags[m],
+                }
+                for m in self.order()
+            ],
+        }
