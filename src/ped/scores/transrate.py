@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels, check_positive
+from ._linalg import logdet_identity_plus
 from ._registry import register
 
 __all__ = ["transrate", "coding_rate"]
@@ -14,19 +14,29 @@ __all__ = ["transrate", "coding_rate"]
 
 def coding_rate(gram: np.ndarray, n: int, eps: float) -> float:
     r""":math:`\tfrac12\log\det(I + \tfrac{1}{n\epsilon} G)` of a PSD Gram (or scatter)
-    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree)."""
-    e = linalg.eigvalsh(gram, check_finite=False)
-    return 0.5 * float(np.sum(np.log1p(np.clip(e, 0.0, None) / (n * eps))))
+    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree), from
+    the Cholesky factor of :math:`I + G/(n\epsilon)` (`logdet_identity_plus`)."""
+    return 0.5 * logdet_identity_plus(gram, 1.0 / (n * eps))
 
 
-def _class_rows(stats: ClassStats):
-    """Yield the rows of every class in turn, centred on the global mean (float64), gathered
-    straight from the features (`ClassStats.gather`): one class is the only copy alive."""
+def _small_gram(Z: np.ndarray) -> np.ndarray:
+    """The smaller of :math:`Z Z^T` and :math:`Z^T Z` (a symmetric rank-k update)."""
+    return Z @ Z.T if Z.shape[0] < Z.shape[1] else Z.T @ Z
+
+
+def _class_rows(stats: ClassStats, Z: np.ndarray | None = None):
+    """Yield the rows of every class in turn, centred on the global mean (float64): taken
+    from ``Z`` (the centred features) when given, else gathered straight from the features
+    (`ClassStats.gather`), so that one class is the only copy alive."""
     order = np.argsort(stats.codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(stats.counts)])
-    mean = stats.mean
+    mean = None if Z is not None else stats.mean
     for c in range(stats.n_classes):
-        Zc = stats.gather(order[starts[c] : starts[c + 1]])
+        idx = order[starts[c] : starts[c + 1]]
+        if Z is not None:
+            yield Z[idx]
+            continue
+        Zc = stats.gather(idx)
         Zc -= mean
         yield Zc
 
@@ -59,8 +69,10 @@ def transrate(
     the paper's formula, and the class rates are averaged uniformly (the paper weighs them by
     :math:`n_c/N`). Higher is better.
 
-    :math:`R(Z)` comes from the eigenvalues of the cached scatter matrix; each class rate from
-    the smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
+    Every log-determinant comes from a Cholesky factor (`coding_rate`), of the smaller of
+    the two Gram matrices: :math:`R(Z)` from the cached D x D scatter matrix when
+    :math:`N \ge D`, else from the N x N Gram of the centred rows; each class rate from the
+    smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
     gathered from the samples (never a C x D x D array).
 
     Parameters
@@ -81,11 +93,16 @@ def transrate(
        Transferability Estimation. ICML 2022. arXiv:2106.09362.
     """
     eps = check_positive(eps, "eps")
-    N = stats.n_samples
-    total = coding_rate(stats.scatter, N, eps)
+    N, D = stats.n_samples, stats.n_features
+    Z = None
+    if N < D:
+        # The N x N Gram of the centred rows costs N^2 D against the D x D scatter's N D^2.
+        Z = stats.gather(np.arange(N))
+        Z -= Z.mean(axis=0)
+        total = coding_rate(_small_gram(Z), N, eps)
+    else:
+        total = coding_rate(stats.scatter, N, eps)
     within = 0.0
-    for Zc in _class_rows(stats):
-        n_c = Zc.shape[0]
-        G = Zc @ Zc.T if n_c < Zc.shape[1] else Zc.T @ Zc
-        within += coding_rate(G, n_c, eps)
+    for Zc in _class_rows(stats, Z):
+        within += coding_rate(_small_gram(Zc), Zc.shape[0], eps)
     return float(total - within / stats.n_classes)
