@@ -63,13 +63,13 @@ def test_blas_thread_limit_rejects_non_positive_integers(monkeypatch, raw):
 def _threads_seen_by_logme(monkeypatch) -> int:
     """The BLAS thread count inside LogME's eigendecomposition during `ped.score`."""
     seen = []
-    real = _linalg.linalg.eigh
+    real = _linalg.np.linalg.eigh
 
     def spy(*args, **kwargs):
         seen.append(_blas_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_linalg.linalg, "eigh", spy)
+    monkeypatch.setattr(_linalg.np.linalg, "eigh", spy)
     X, y = blobs()
     ped.score("logme", X, y)
     assert len(seen) == 1

@@ -1,13 +1,18 @@
 """Dense linear algebra shared by the scores: a symmetric eigensolver, log-determinants of
 positive definite matrices, and the optional BLAS thread limit.
 
-Measured traps of OpenBLAS's LAPACK on CPUs (docs/agents/perf-notes.md):
+Measured traps of LAPACK on CPUs (docs/agents/perf-notes.md):
 
-1. it is up to 100x slower on a matrix of raw Gram magnitude than on the same matrix divided
-   by a power of two (D = 512: 3.4 s against 0.03 s); dividing by ``2**k`` is exact, so the
-   eigenpairs are bitwise those of the scaled matrix, rescaled;
-2. the divide-and-conquer driver (``evd``) is about 4x faster than the default ``evr`` at
-   D = 2048 (1.2 s against 4.9 s), also when only 64 leading pairs are wanted (2.7 s).
+1. SciPy's ``linalg.eigh``/``cholesky`` (SciPy's own OpenBLAS 0.3.30 here) took 5-10x longer
+   than NumPy's ``linalg.eigh``/``cholesky`` (NumPy's OpenBLAS 0.3.31) on the same matrices
+   at D = 208-512 (one thread: eigh at D = 512 1.0-2.4 s against 0.20-0.28 s; Cholesky at
+   D = 208 0.4 s against 0.4 ms), and about as long at D = 2048; every factorisation here
+   goes through NumPy;
+2. older OpenBLAS builds were up to 100x slower on a matrix of raw Gram magnitude than on the
+   same matrix divided by a power of two; dividing by ``2**k`` is exact (the eigenpairs are
+   bitwise those of the scaled matrix, rescaled), so it is kept;
+3. the divide-and-conquer driver (``syevd``, NumPy's ``eigh``) is about 4x faster than the
+   MRRR driver ``evr`` at D = 2048, also when only 64 leading pairs are wanted.
 
 Threads: every routine here uses the threads the BLAS library is configured with (the user's
 environment: ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, or all cores). On a machine whose
@@ -24,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from scipy import linalg
 
 __all__ = ["sym_eigh", "logdet_identity_plus", "blas_threads", "blas_thread_limit"]
 
@@ -99,7 +103,8 @@ def sym_eigh(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tr = float(np.trace(A))
     D = max(A.shape[0], 1)
     scale = 2.0 ** np.round(np.log2(tr / D)) if tr > 0 and np.isfinite(tr) else 1.0
-    e, V = linalg.eigh(A / scale if scale != 1.0 else A, driver="evd", check_finite=False)
+    # NumPy's eigh is LAPACK's divide-and-conquer syevd, reading the lower triangle.
+    e, V = np.linalg.eigh(A / scale if scale != 1.0 else A)
     if scale != 1.0:
         e *= scale
     return e, V
@@ -131,8 +136,8 @@ def logdet_identity_plus(G: np.ndarray, c: float) -> float:
     M = G * c
     M.flat[:: D + 1] += 1.0
     try:
-        L = linalg.cholesky(M, lower=True, overwrite_a=True, check_finite=False)
-    except linalg.LinAlgError:
-        e = linalg.eigvalsh(G, check_finite=False)
+        L = np.linalg.cholesky(M)  # reads the lower triangle
+    except np.linalg.LinAlgError:
+        e = np.linalg.eigvalsh(G)
         return float(np.sum(np.log1p(np.clip(e, 0.0, None) * c)))
     return 2.0 * float(np.sum(np.log(np.diagonal(L))))
