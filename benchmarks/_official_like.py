@@ -260,6 +260,25 @@ def nce(source: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum(joint * np.log(cond)))
 
 
+# ---------------------------------------------------------------------------- TransRate
+def _rate_lu(Z: np.ndarray, eps: float) -> float:
+    """Half the log-determinant of ``I_D + Z^T Z / (n eps)``, by an LU factorisation
+    (``numpy.linalg.slogdet``) of the D x D matrix, whatever the number of rows n."""
+    n, d = Z.shape
+    return 0.5 * np.linalg.slogdet(np.eye(d) + (Z.T @ Z) / (n * eps))[1]
+
+
+def transrate(X: np.ndarray, y: np.ndarray, eps: float = 1e-4) -> float:
+    """TransRate as Transfer-Learning-Library (tllib) computes it: features centred on their
+    mean, the coding rate of all rows minus the uniform mean of the per-class coding rates,
+    each from ``slogdet`` of a D x D matrix (one LU factorisation per class, plus one)."""
+    Z = X.astype(np.float64)
+    Z -= Z.mean(axis=0, keepdims=True)
+    classes = int(y.max()) + 1
+    within = sum(_rate_lu(Z[y == c], eps) for c in range(classes))
+    return float(_rate_lu(Z, eps) - within / classes)
+
+
 #: Estimated extra peak memory (bytes) of each official-like run: name -> f(N, D, C).
 MEMORY = {
     "logme": lambda N, D, C: 3 * N * D * 8,
@@ -269,4 +288,5 @@ MEMORY = {
     "parc": lambda N, D, C: 8 * min(N, 15000) ** 2 * 8,
     "gbc": lambda N, D, C: 4 * N * D * 8,
     "hscore": lambda N, D, C: 4 * N * D * 8,
+    "transrate": lambda N, D, C: 2 * N * D * 8 + 3 * D * D * 8,
 }

@@ -23,6 +23,7 @@ class structure, mapped linearly to 2,048 dimensions, plus a little noise, float
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -46,6 +47,10 @@ SIZES = {
     "cifar100": (50_000, 2_048, 100),
     "sun397": (19_850, 2_048, 397),
     "small": (5_000, 512, 20),
+    # Fewer samples than dimensions (ten images per class of CIFAR-100): the N x N side.
+    "fewshot": (1_000, 2_048, 100),
+    # Issue 17's TransRate comparison with tllib.
+    "tiny": (2_000, 256, 10),
 }
 DEFAULT_PED_BASES = ("logme", "sfda", "gbc")
 # Left out of "default": NLEEP's Gaussian mixture (5 C full-covariance components, the same
@@ -145,7 +150,11 @@ def _summarise(value):
 
 
 def gram_floor(X, y):
-    """One float64 Gram matrix of ``X`` by blockwise upcast (the library's block size)."""
+    """One float64 Gram matrix of ``X`` by blockwise upcast (the library's block size); the
+    smaller one, ``X X^T`` from one float64 copy, when there are fewer samples than features."""
+    if X.shape[0] < X.shape[1]:
+        b = np.array(X, dtype=np.float64)
+        return float((b @ b.T)[0, 0])
     stats = ClassStats(X, check_labels(y))
     step = stats.block_rows()
     G = np.zeros((X.shape[1], X.shape[1]))
@@ -253,6 +262,7 @@ def official_calls(X, y, probs, ref_X_stats, names):
         "logme": lambda: official.logme(X, y),
         "sfda": lambda: official.sfda(X, y),
         "hscore": lambda: official.hscore(X, y),
+        "transrate": lambda: official.transrate(X, y),
         "gbc": lambda: official.gbc(X, y),
         "nleep": lambda: official.nleep(X, y),
         "parc": lambda: official.parc(X, y),
@@ -281,7 +291,73 @@ def load_real(spec):
     return np.ascontiguousarray(X, dtype=np.float32), y.astype(np.int64), probs, R
 
 
-def run_size(size, names, args, log):
+def blas_threads_in_use():
+    """The largest thread count of the loaded BLAS libraries (threadpoolctl), or None."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+def parse_threads(spec):
+    """``--blas-threads``: None (the environment's setting) or a list of positive counts from
+    a comma list of integers and ``all`` (every core, ``os.cpu_count()``), duplicates dropped."""
+    if spec in (None, ""):
+        return [None]
+    out = []
+    for part in str(spec).split(","):
+        part = part.strip().lower()
+        if part == "all":
+            n = os.cpu_count() or 1
+        else:
+            try:
+                n = int(part)
+            except ValueError:
+                n = 0
+            if n < 1:
+                raise SystemExit(
+                    f"--blas-threads takes positive integers and 'all', comma separated; "
+                    f"got {spec!r}"
+                )
+        if n not in out:
+            out.append(n)
+    return out
+
+
+@contextlib.contextmanager
+def thread_limit(n):
+    """Limit BLAS/OpenMP (threadpoolctl) and torch's intra-op threads to ``n`` inside the
+    block; nothing when ``n`` is None."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=n):
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
+def run_size(size, names, args, log, threads=None):
+    with thread_limit(threads):
+        out = _run_size(size, names, args, log)
+    out["blas_threads"] = threads
+    return out
+
+
+def _run_size(size, names, args, log):
     needs_probs = any(ped.describe_score(n)["needs_source_probs"] for n in names if n != "simulate")
     if size.startswith("real:"):
         X, y, real_probs, R = load_real(size)
@@ -307,7 +383,15 @@ def run_size(size, names, args, log):
         meta_path = Path(size[len("real:") :].split(",")[0]) / "meta.json"
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         label = f"real features: {meta.get('model', '?')} on {meta.get('dataset', '?')}"
-    out = {"size": label, "N": N, "D": D, "C": C, "dtype": "float32", "rows": []}
+    out = {
+        "size": label,
+        "N": N,
+        "D": D,
+        "C": C,
+        "dtype": "float32",
+        "blas_threads_in_use": blas_threads_in_use(),
+        "rows": [],
+    }
     floors = []
     t, m, _, ts = measure(lambda: gram_floor(X, y), repeat=max(args.repeat, 2))
     floors += ts
@@ -372,7 +456,8 @@ def print_table(results, file=sys.stdout):
     for res in results:
         floor = res["floor_seconds"]
         print(
-            f"\n{res['size']}: N={res['N']} D={res['D']} C={res['C']}, floor {floor:.2f} s",
+            f"\n{res['size']}: N={res['N']} D={res['D']} C={res['C']}, "
+            f"BLAS threads {res.get('blas_threads_in_use')}, floor {floor:.2f} s",
             file=file,
         )
         print(
@@ -422,10 +507,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--blas-threads",
-        type=int,
         default=None,
-        help="limit BLAS/OpenMP threads (threadpoolctl) for the whole run; on a shared "
-        "machine 1 gives stable figures (floor and scores measured alike)",
+        help="limit BLAS/OpenMP and torch threads; a comma list of counts and 'all' (every "
+        "core) runs every size once per count, for thread scaling (default: no limit, the "
+        "threads the environment gives, as users get them)",
     )
     p.add_argument("--json", type=Path, default=None, help="write all numbers here")
     args = p.parse_args(argv)
@@ -444,17 +529,13 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     load_start = os.getloadavg()
-    if args.blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=args.blas_threads)
-        try:
-            import torch
-
-            torch.set_num_threads(args.blas_threads)
-        except ImportError:
-            pass
-    results = [run_size(s, names, args, log) for s in sizes]
+    thread_counts = parse_threads(args.blas_threads)
+    results = []
+    for s in sizes:
+        for n in thread_counts:
+            if len(thread_counts) > 1:
+                log(f"[{s}] BLAS threads: {n}")
+            results.append(run_size(s, names, args, log, threads=n))
     print_table(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -466,6 +547,7 @@ def main(argv=None):
             "floor": "one float64 Gram X^T X by blockwise upcast, min over repeated runs",
             "device": args.device,
             "blas_threads_limit": args.blas_threads,
+            "blas_threads_default": blas_threads_in_use(),
             "total_seconds": time.perf_counter() - t0,
             "results": results,
         }

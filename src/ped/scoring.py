@@ -22,7 +22,7 @@ from ._validation import (
     check_targets,
 )
 from .dynamics import DYNAMICS_DEFAULTS, check_dynamics_params, check_reference, simulate_stats
-from .scores import ScoreInfo, get_score, registered
+from .scores import ScoreInfo, blas_threads, get_score, registered
 
 __all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS"]
 
@@ -170,18 +170,19 @@ def _run(name: str, inputs: _Inputs, reference: Any, params: Mapping[str, Any]) 
         )
     if inputs.labels.n_classes < 2 and inputs.targets is None:
         raise ValueError("Expected at least 2 distinct classes, got 1.")
-    stats = None
-    if info.needs_features:
-        if inputs.X is None:
-            raise ValueError(f"Score {info.name!r} needs features, got None.")
-        stats = inputs.moved(reference, dyn).stats if is_ped else inputs.stats
-    value = info.func(
-        stats=stats,
-        labels=inputs.labels,
-        source_probs=inputs.source_probs,
-        targets=inputs.targets,
-        **base,
-    )
+    if info.needs_features and inputs.X is None:
+        raise ValueError(f"Score {info.name!r} needs features, got None.")
+    with blas_threads():  # PED_BLAS_THREADS, when set; no limit by default
+        stats = None
+        if info.needs_features:
+            stats = inputs.moved(reference, dyn).stats if is_ped else inputs.stats
+        value = info.func(
+            stats=stats,
+            labels=inputs.labels,
+            source_probs=inputs.source_probs,
+            targets=inputs.targets,
+            **base,
+        )
     return float(value)
 
 

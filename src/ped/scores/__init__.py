@@ -18,6 +18,7 @@ from . import parc as parc  # noqa: F401
 from . import reg_hscore as reg_hscore  # noqa: F401
 from . import sfda as sfda  # noqa: F401
 from . import transrate as transrate  # noqa: F401
+from ._linalg import blas_threads
 from ._registry import (
     RANK_DEFAULTS,
     SATURATION_TOL,
@@ -36,4 +37,5 @@ __all__ = [
     "rank_params",
     "RANK_DEFAULTS",
     "SATURATION_TOL",
+    "blas_threads",
 ]

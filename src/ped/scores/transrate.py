@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels, check_positive
+from ._linalg import logdet_identity_plus
 from ._registry import register
 
 __all__ = ["transrate", "coding_rate"]
@@ -14,29 +14,43 @@ __all__ = ["transrate", "coding_rate"]
 
 def coding_rate(gram: np.ndarray, n: int, eps: float, scale: float = 1.0) -> float:
     r""":math:`\tfrac12\log\det(I + \tfrac{1}{n\epsilon} G)` of a PSD Gram (or scatter)
-    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree).
+    matrix ``G`` (either :math:`Z^T Z` or :math:`Z Z^T`, whose non-zero spectra agree), from
+    the Cholesky factor of :math:`I + G/(n\epsilon)` (`logdet_identity_plus`).
 
-    ``G`` may be given in units of ``scale**2`` (the Gram of ``Z / scale``); the terms
-    :math:`\log(1 + e\,s^2/(n\epsilon))` are then taken on logarithms, without overflow."""
-    e = np.clip(linalg.eigvalsh(gram, check_finite=False), 0.0, None)
-    if scale == 1.0:
-        with np.errstate(over="ignore"):
-            ratio = e / (n * eps)
-        if np.isfinite(ratio).all():
-            return 0.5 * float(np.sum(np.log1p(ratio)))
+    ``G`` may be given in units of ``scale**2`` (the Gram of ``Z / scale``). Where
+    :math:`s^2/(n\epsilon)` leaves the floating-point range, the terms
+    :math:`\log(1 + e\,s^2/(n\epsilon))` are taken on logarithms of the eigenvalues instead,
+    without overflow."""
+    with np.errstate(over="ignore", under="ignore"):
+        c = scale * scale / (n * eps)
+    if np.isfinite(c) and c > 0:
+        value = logdet_identity_plus(gram, c)
+        if np.isfinite(value):
+            return 0.5 * value
+    e = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
     with np.errstate(divide="ignore"):
         log_ratio = np.log(e) + 2.0 * np.log(scale) - np.log(n * eps)
     return 0.5 * float(np.sum(np.logaddexp(0.0, log_ratio)))
 
 
-def _class_rows(stats: ClassStats):
-    """Yield the rows of every class in turn, centred on the global mean (float64), gathered
-    straight from the features (`ClassStats.gather`): one class is the only copy alive."""
+def _small_gram(Z: np.ndarray) -> np.ndarray:
+    """The smaller of :math:`Z Z^T` and :math:`Z^T Z` (a symmetric rank-k update)."""
+    return Z @ Z.T if Z.shape[0] < Z.shape[1] else Z.T @ Z
+
+
+def _class_rows(stats: ClassStats, Z: np.ndarray | None = None):
+    """Yield the rows of every class in turn, centred on the global mean (float64): taken
+    from ``Z`` (the centred features) when given, else gathered straight from the features
+    (`ClassStats.gather`), so that one class is the only copy alive."""
     order = np.argsort(stats.codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(stats.counts)])
-    mean = stats.mean
+    mean = None if Z is not None else stats.mean
     for c in range(stats.n_classes):
-        Zc = stats.gather(order[starts[c] : starts[c + 1]])
+        idx = order[starts[c] : starts[c + 1]]
+        if Z is not None:
+            yield Z[idx]
+            continue
+        Zc = stats.gather(idx)
         Zc -= mean
         yield Zc
 
@@ -69,8 +83,10 @@ def transrate(
     the paper's formula, and the class rates are averaged uniformly (the paper weighs them by
     :math:`n_c/N`). Higher is better.
 
-    :math:`R(Z)` comes from the eigenvalues of the cached scatter matrix; each class rate from
-    the smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
+    Every log-determinant comes from a Cholesky factor (`coding_rate`), of the smaller of
+    the two Gram matrices: :math:`R(Z)` from the cached D x D scatter matrix when
+    :math:`N \ge D`, else from the N x N Gram of the centred rows; each class rate from the
+    smaller of :math:`Z_c^T Z_c` and :math:`Z_c Z_c^T`, with the rows of one class at a time
     gathered from the samples (never a C x D x D array).
 
     Not invariant to the feature scale: ``eps`` is an absolute distortion (features scaled
@@ -95,11 +111,16 @@ def transrate(
        Transferability Estimation. ICML 2022. arXiv:2106.09362.
     """
     eps = check_positive(eps, "eps")
-    N = stats.n_samples
-    total = coding_rate(stats.scatter, N, eps, stats.scale)
+    N, D = stats.n_samples, stats.n_features
+    Z = None
+    if N < D:
+        # The N x N Gram of the centred rows costs N^2 D against the D x D scatter's N D^2.
+        Z = stats.gather(np.arange(N))
+        Z -= Z.mean(axis=0)
+        total = coding_rate(_small_gram(Z), N, eps, stats.scale)
+    else:
+        total = coding_rate(stats.scatter, N, eps, stats.scale)
     within = 0.0
-    for Zc in _class_rows(stats):
-        n_c = Zc.shape[0]
-        G = Zc @ Zc.T if n_c < Zc.shape[1] else Zc.T @ Zc
-        within += coding_rate(G, n_c, eps, stats.scale)
+    for Zc in _class_rows(stats, Z):
+        within += coding_rate(_small_gram(Zc), Zc.shape[0], eps, stats.scale)
     return float(total - within / stats.n_classes)
