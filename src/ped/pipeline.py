@@ -14,7 +14,6 @@ the result carries a warning that says so; it never happens silently.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 
 from .dynamics import ReferenceStats
 from .errors import MissingDatasetError
+from .evaluation import SCORE_BOUNDS, rank_values, saturated_models, tie_groups
 from .scoring import list_scores, score_many
 
 __all__ = [
@@ -67,22 +67,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 #: The reference domain of PED's rescaling (paper, App. B).
 DEFAULT_REFERENCE = "imagenet-val"
 
-#: Known bounds of scores (``ped+<base>`` shares its base's): ``(lower, upper)``, None where
-#: unbounded. A model whose score lies within `SATURATION_TOL` of a bound is *saturated*: the
-#: score no longer tells it apart from other saturated models (SFDA reaches 1.0 on easy
-#: targets, GBC reaches 0 when no classes overlap).
-SCORE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    "sfda": (0.0, 1.0),
-    "gbc": (None, 0.0),
-    "leep": (None, 0.0),
-    "nce": (None, 0.0),
-    "nleep": (0.0, 1.0),  # the mean probability of the official default (log=False)
-    "parc": (-100.0, 100.0),
-}
-
-#: Absolute distance to a bound within which a score counts as saturated.
-SATURATION_TOL = 1e-3
-
 
 def default_scores() -> list[str]:
     """`DEFAULT_SCORES` restricted to the scores registered in this build.
@@ -98,84 +82,6 @@ def default_scores() -> list[str]:
 def _base_name(score: str) -> str:
     key = score.strip().lower()
     return key[4:] if key.startswith("ped+") else key
-
-
-def _round_sig(value: float, digits: int) -> float:
-    if not math.isfinite(value) or value == 0:
-        return value
-    return float(f"{value:.{digits}g}")
-
-
-def rank_values(values: Mapping[str, float], *, digits: int = 4) -> dict[str, int]:
-    """Competition ranks (1 = best, higher value is better) of rounded values.
-
-    Models whose values agree to ``digits`` significant digits share the better rank
-    (``1, 2, 2, 4``); NaN ranks last.
-
-    Parameters
-    ----------
-    values : mapping of str to float
-        ``{model: score}``.
-    digits : int, default 4
-        Significant digits that count.
-
-    Returns
-    -------
-    dict of str to int
-    """
-    rounded = {
-        m: (_round_sig(float(v), digits) if math.isfinite(float(v)) else -math.inf)
-        for m, v in values.items()
-    }
-    return {m: 1 + sum(1 for o in rounded.values() if o > r) for m, r in rounded.items()}
-
-
-def tie_groups(values: Mapping[str, float], *, digits: int = 4) -> list[list[str]]:
-    """Groups of two or more models whose values agree to ``digits`` significant digits.
-
-    Parameters
-    ----------
-    values : mapping of str to float
-        ``{model: score}``.
-    digits : int, default 4
-
-    Returns
-    -------
-    list of list of str
-        Each group in the input order; groups ordered by value, best first.
-    """
-    groups: dict[float, list[str]] = {}
-    for m, v in values.items():
-        v = float(v)
-        if math.isfinite(v):
-            groups.setdefault(_round_sig(v, digits), []).append(m)
-    return [g for k, g in sorted(groups.items(), key=lambda kv: -kv[0]) if len(g) > 1]
-
-
-def saturated_models(score: str, values: Mapping[str, float]) -> list[str]:
-    """Models whose value of ``score`` sits at one of its bounds (`SCORE_BOUNDS`).
-
-    Parameters
-    ----------
-    score : str
-        Score name (``ped+<base>`` uses the base's bounds).
-    values : mapping of str to float
-
-    Returns
-    -------
-    list of str
-    """
-    lo, hi = SCORE_BOUNDS.get(_base_name(score), (None, None))
-    out = []
-    for m, v in values.items():
-        v = float(v)
-        if not math.isfinite(v):
-            continue
-        if (hi is not None and v >= hi - SATURATION_TOL) or (
-            lo is not None and v <= lo + SATURATION_TOL
-        ):
-            out.append(m)
-    return out
 
 
 @dataclass

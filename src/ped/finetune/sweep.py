@@ -74,26 +74,21 @@ def finetune(
     Parameters
     ----------
     model : str or Backbone
-        A model spec for `ped.models.load_backbone` (``"zoo:efficientnet-lite0"``) or a
-        loaded backbone.
+        A model spec (``"zoo:efficientnet-lite0"``) or a loaded backbone.
     dataset : str, mapping or Splits
         A dataset spec, or splits as described in `resolve_splits`.
     protocol : {"full", "linear"}, default "full"
         See the module docstring. ``"full"`` falls back to ``"linear"`` (and says so in
         ``notes``) for a backbone whose ``module`` is None.
-    lrs : sequence of float, default (0.1, 0.01, 0.001, 0.0001)
-        Learning rates (full protocol), in the order they are tried.
-    ws : sequence of float, default (0, 1e-6, 1e-5, 1e-4, 1e-3)
-        The grid's w; weight decay used = w / lr.
+    lrs, ws : sequence of float, default (0.1, 0.01, 0.001, 0.0001), (0, 1e-6, 1e-5, 1e-4, 1e-3)
+        Full protocol: learning rates (tried in this order), the grid's w (decay = w / lr).
     cs : sequence of float, default logspace(-6, 5, 12)
         Inverse regularisation strengths (linear protocol).
-    steps : int, default 5000
-        SGD iterations per grid point and for the final retraining (full protocol).
-    batch_size : int, default 64
+    steps, batch_size : int, default 5000, 64
+        SGD iterations per grid point and for the final retraining (full protocol); batch size.
     image_size : int, optional
-        Input side of image networks that take any size (passed to
-        `ped.models.load_backbone`; the spec's ``?image_size=N`` does the same); default:
-        the backbone's native size.
+        Input side of image networks that take any size (as the spec's ``?image_size=N``);
+        default: the backbone's native size.
     seed : int, default 0
         Seeds the hold-out split, head initialisation, shuffling and augmentation.
     limit : int, optional
@@ -107,19 +102,14 @@ def finetune(
     address : str, optional
         Ray cluster address; None starts or joins a local Ray.
     num_cpus, num_gpus : float
-        Resources of each job on Ray; `num_gpus` defaults to 1 when `device` is a CUDA
-        device or CUDA is visible here, else 0.
+        Resources of each Ray job; `num_gpus` defaults to 1 when the device is CUDA, else 0.
     max_iter : int, default 1000
         L-BFGS iterations of the linear protocol.
     progress : callable, optional
         ``progress(done, total, **info)`` after each grid point.
-    resolve_model : callable, optional
-        ``resolve_model(model, device, image_size) -> Backbone`` in place of
-        `ped.models.load_backbone` (default: `ped.finetune.jobs.resolve_model`). The backbone it
-        returns is what every job receives, in this process or on Ray.
-    resolve_data : callable, optional
-        ``resolve_data(dataset, seed, limit) -> Splits`` in place of `resolve_splits`
-        (default: `ped.finetune.jobs.resolve_data`); its splits are what every job receives.
+    resolve_model, resolve_data : callable, optional
+        Stand-ins for `ped.finetune.jobs.resolve_model` ``(model, device, image_size)`` and
+        `~ped.finetune.jobs.resolve_data` ``(dataset, seed, limit)``; all jobs get their output.
 
     Returns
     -------
@@ -143,32 +133,83 @@ def finetune(
     database = db if isinstance(db, ResultsDB) else ResultsDB(db)
     backbone = (resolve_model or jobs.resolve_model)(model, device, image_size)
     splits = (resolve_data or jobs.resolve_data)(dataset, seed, limit)
-    model_name = str(getattr(backbone, "spec", model if isinstance(model, str) else "model"))
-    notes: list[str] = []
-    ran = protocol
+    ran, notes = _protocol_that_runs(protocol, backbone, model, bool(lrs and ws), bool(cs))
+    sweep = _new_sweep(database, backbone, splits, ran, model=model, dataset=dataset,
+                       resolved=(resolve_model is not None, resolve_data is not None),
+                       image_size=image_size, seed=seed, limit=limit, steps=steps,
+                       batch_size=batch_size, max_iter=max_iter, device=device,
+                       executor=executor, address=address, num_cpus=num_cpus,
+                       num_gpus=num_gpus, progress=progress)  # fmt: skip
+    if ran == "full":
+        found, grid = _full_grid(sweep, lrs, ws, int(steps)), {"lrs": lrs, "ws": ws}
+    else:
+        found, grid = _linear_grid(sweep, cs, int(max_iter)), {"cs": cs}
+    return _finish(sweep, *found, grid, protocol, notes, started, steps)
+
+
+def _protocol_that_runs(
+    protocol: str, backbone: Any, model: Any, full_grid: bool, linear_grid: bool
+) -> tuple[str, list[str]]:
+    """The protocol to run, and a note when ``"full"`` falls back to ``"linear"``."""
+    ran, notes = protocol, []
     if protocol == "full" and getattr(backbone, "module", None) is None:
         ran = "linear"
         notes.append(
-            f"{model_name} has no trainable torch module, so the linear protocol ran instead "
-            "of full fine-tuning."
+            f"{_model_name(backbone, model)} has no trainable torch module, so the linear "
+            "protocol ran instead of full fine-tuning."
         )
-    if (ran == "full" and not (lrs and ws)) or (ran == "linear" and not cs):
+    if not (full_grid if ran == "full" else linear_grid):
         raise ValueError("Expected a non-empty hyper-parameter grid, got an empty one.")
-    # Remote workers get the specs (and load them once per process); local jobs get objects.
+    return ran, notes
+
+
+def _model_name(backbone: Any, model: Any) -> str:
+    return str(getattr(backbone, "spec", model if isinstance(model, str) else "model"))
+
+
+def _new_sweep(
+    database: ResultsDB,
+    backbone: Any,
+    splits: Splits,
+    protocol: str,
+    *,
+    model: Any,
+    dataset: Any,
+    resolved: tuple[bool, bool],
+    image_size: int | None,
+    seed: int,
+    limit: int | None,
+    steps: int,
+    batch_size: int,
+    max_iter: int,
+    device: str | None,
+    executor: str | None,
+    address: str | None,
+    num_cpus: float,
+    num_gpus: float | None,
+    progress: Progress | None,
+) -> _Sweep:
+    """The state of a sweep: its base configuration, and what its jobs receive.
+
+    Remote workers get the specs (and load them once per process); local jobs, and every job
+    when a resolver was given (`resolved`: model, data), get the loaded backbone and splits.
+    """
+    model_name = _model_name(backbone, model)
     remote = (executor or "local") != "local"
-    specs = (
-        remote and isinstance(model, str) and resolve_model is None,
-        remote and isinstance(dataset, str) and resolve_data is None,
-    )
+    specs = [
+        remote and isinstance(arg, str) and not r for arg, r in zip((model, dataset), resolved)
+    ]
     device_name = resolve_device(device)
-    sweep = _Sweep(
+    if num_gpus is None:
+        num_gpus = 1.0 if device_name.startswith("cuda") else 0.0
+    base = _base_config(backbone, model_name, splits, protocol, image_size, seed, limit, steps,
+                        batch_size, max_iter)  # fmt: skip
+    return _Sweep(
         database=database,
-        base=_base_config(
-            backbone, model_name, splits, ran, image_size, seed, limit, steps, batch_size, max_iter
-        ),  # fmt: skip
+        base=base,
         model_name=model_name,
         splits=splits,
-        protocol=ran,
+        protocol=protocol,
         versions=library_versions(),
         batch_size=int(batch_size),
         seed=int(seed),
@@ -179,16 +220,9 @@ def finetune(
         executor=executor,
         address=address,
         num_cpus=num_cpus,
-        num_gpus=(1.0 if device_name.startswith("cuda") else 0.0) if num_gpus is None else num_gpus,
+        num_gpus=num_gpus,
         progress=progress,
     )
-    if ran == "full":
-        points, best, test_row = _full_grid(sweep, lrs, ws, int(steps))
-        grid: dict[str, Any] = {"lrs": lrs, "ws": ws}
-    else:
-        points, best, test_row = _linear_grid(sweep, cs, int(max_iter))
-        grid = {"cs": cs}
-    return _finish(sweep, points, best, test_row, grid, protocol, notes, started, steps)
 
 
 def _checked_grid(
