@@ -89,3 +89,48 @@ def test_bootstrap_replicates_pair_on_the_same_draws():
     assert np.isnan(ev.percentile_interval(np.full(4, np.nan))).all()
     with pytest.raises(ValueError, match="same shape"):
         ev.bootstrap_replicates(T, T[:, :3])
+
+
+def test_bootstrap_ci_is_the_one_bootstrap_with_one_seed():
+    # bootstrap_ci draws its replicates through bootstrap_replicates (one seed per model)
+    rng = np.random.default_rng(3)
+    truth = rng.normal(size=4)
+    scores = truth + rng.normal(size=4)
+    for metric in ("weighted_tau", "pearson"):
+        ci = ev.bootstrap_ci(scores, truth, metric, n_boot=200, random_state=4)
+        reps = ev.bootstrap_replicates(scores[None], truth[None], metric, n_boot=200,
+                                       random_state=4)  # fmt: skip
+        assert [ci.low, ci.high] == ev.percentile_interval(reps)
+        assert ci.n_valid == int(np.isfinite(reps).sum()) < 200  # 4 models: some resamples drop
+    with pytest.raises(ValueError, match=r"Unknown metric 'tau'"):
+        ev.bootstrap_replicates(scores[None], truth[None], "tau")
+
+
+def test_evaluate_seeds_orders_models_by_name_and_pairs_ped_with_its_base():
+    truth = {f"m{k}": [60.0 + 10 * k, 61.0 + 10 * k] for k in range(5)}
+    good = {m: [t / 10 for t in v] for m, v in truth.items()}
+    bad = {m: [-t for t in v] for m, v in truth.items()}
+    noise = np.random.default_rng(0).normal(size=(5, 2))
+    noisy = {m: [t + 20 * e for t, e in zip(v, noise[k])] for k, (m, v) in enumerate(truth.items())}
+    scores = {"x": bad, "ped+x[0.3,target]": good, "short": {"m0": [1, 1], "m1": [2, 2]},
+              "noisy": noisy}  # fmt: skip
+    out = ev.evaluate_seeds(scores, truth, n_boot=100, score_of=lambda n: n.split("[")[0])
+    assert set(out) == {"x", "ped+x[0.3,target]", "noisy"}  # "short": under 3 models
+    moved = out["ped+x[0.3,target]"]
+    assert moved["weighted_tau"] == pytest.approx(1.0) and moved["delta"] == pytest.approx(2.0)
+    assert moved["delta_ci"][0] == pytest.approx(2.0) and "delta" not in out["x"]
+    assert moved["best"] == "m4" and list(moved["values"]) == sorted(truth)
+    backwards = {n: dict(reversed(list(v.items()))) for n, v in scores.items()}
+    again = ev.evaluate_seeds(backwards, truth, n_boot=100, score_of=lambda n: n.split("[")[0])
+    assert again["noisy"]["ci"] == out["noisy"]["ci"] and again["noisy"]["ci"][0] < 1
+    # without score_of the bracketed name is its own score: no base to pair with
+    assert "delta" not in ev.evaluate_seeds(scores, truth, n_boot=20)["ped+x[0.3,target]"]
+
+
+def test_ranking_utilities_live_in_evaluation_and_pipeline_reexports_them():
+    import ped.pipeline as pipeline
+
+    assert pipeline.rank_values is ev.rank_values and pipeline.tie_groups is ev.tie_groups
+    assert pipeline.saturated_models is ev.saturated_models
+    assert ev.saturated_models("ped+sfda", {"a": 0.9995, "b": 0.9}) == ["a"]
+    assert ev.rank_values({"a": 2.0, "b": 2.00001, "c": 1.0}) == {"a": 1, "b": 1, "c": 3}

@@ -26,7 +26,9 @@ import numpy as np
 from ._facts import SSL_MODELS
 from .dynamics import ReferenceStats
 from .evaluation import weighted_tau
+from .features import FeatureStore
 from .scoring import list_scores, score_many
+from .store import published_ground_truth
 
 __all__ = [
     "OFFICIAL_MODELS",
@@ -96,8 +98,6 @@ def published_weighted_tau(table: str = "ped_iccv2023") -> dict[str, dict[str, f
 
 
 def _truth() -> dict[str, dict[str, float]]:
-    from .store import published_ground_truth
-
     return published_ground_truth()[TRUTH_SOURCE]
 
 
@@ -178,8 +178,6 @@ def _strip_model(spec: str) -> str:
 
 def _from_store(store: Any, models: Sequence[str], datasets: Sequence[str]) -> _Found:
     if isinstance(store, (str, Path)):
-        from .features import FeatureStore
-
         store = FeatureStore(store)
     out = _Found()
     for entry in store.entries():
@@ -342,17 +340,7 @@ def reproduce(
     """
     if (directory is None) == (store is None):
         raise ValueError("Expected exactly one of a features folder or a feature store.")
-    available = set(list_scores())
-    wanted = [s.strip().lower() for s in (scores if scores is not None else REPRODUCE_SCORES)]
-    missing: list[str] = []
-    absent = [s for s in wanted if s not in available]
-    if absent and scores is not None:
-        raise ValueError(
-            f"Unknown score {absent[0]!r}; choose among {', '.join(sorted(available))}."
-        )
-    if absent:
-        missing.append(f"Scores not available in this build: {', '.join(absent)}.")
-    names = [s for s in wanted if s in available]
+    names, missing = _score_names(scores)
     found = (
         _from_directory(Path(directory), models, datasets)
         if directory is not None
@@ -365,25 +353,13 @@ def reproduce(
             f"as {models[0]}_{datasets[0]}_feature.npy and {models[0]}_{datasets[0]}_label.npy."
         )
     truth = _truth()
-    published = published_weighted_tau("ped_iccv2023")
     present_ds = [ds for ds in datasets if any((m, ds) in found.features for m in models)]
-    absent_ds = [ds for ds in datasets if ds not in present_ds]
-    if absent_ds:
-        missing.append(f"Datasets missing (no features): {', '.join(absent_ds)}.")
-    no_ref = [m for m in models if m not in found.reference]
-    needs_ref = any(n.startswith("ped+") for n in names)
-    if needs_ref and no_ref:
-        missing.append(
-            f"ImageNet features missing for {', '.join(no_ref)}: PED rescaled those models "
-            "with the target's own statistics instead."
-        )
+    missing += _absent(found, models, datasets, present_ds, names)
     ped_params = {n: {"nsigma": float(nsigma)} for n in names if n.startswith("ped+")}
     for n, p in (params or {}).items():
         if n in names:
             ped_params[n] = {**ped_params.get(n, {}), **dict(p)}
-    refs: dict[str, ReferenceStats] = {}
-    total = sum(1 for key in found.features)
-    done = 0
+    scorer = _Scorer(found, names, ped_params, progress, total=len(found.features))
     values: dict[str, dict[str, dict[str, float]]] = {}
     present_models: dict[str, list[str]] = {}
     seconds: dict[str, float] = {}
@@ -394,26 +370,7 @@ def reproduce(
         lacking = [m for m in models if m not in here]
         if lacking:
             missing.append(f"{ds}: models missing: {', '.join(lacking)}.")
-        values[ds] = {n: {} for n in names}
-        for m in here:
-            X = np.asarray(found.features[(m, ds)]())
-            y = np.asarray(found.labels[(m, ds)]()).reshape(-1)
-            ref: Any = None
-            if needs_ref:
-                if m in found.reference:
-                    if m not in refs:
-                        refs[m] = ReferenceStats.from_features(
-                            found.reference[m](), source="imagenet"
-                        )
-                    ref = refs[m]
-                else:
-                    ref = ReferenceStats.from_features(X, source="target")
-            out = score_many(names, X, y, reference=ref, params=ped_params or None)
-            for n, v in out.items():
-                values[ds][n][m] = float(v)
-            done += 1
-            if progress is not None:
-                progress(done, total, description=f"{ds}: {m}")
+        values[ds] = scorer.dataset(ds, here)
         present_models[ds] = here
         gt = truth.get(ds, {})
         with_truth = [m for m in here if m in gt]
@@ -431,8 +388,85 @@ def reproduce(
         models=present_models,
         values=values,
         taus=taus,
-        published=published,
+        published=published_weighted_tau("ped_iccv2023"),
         missing=missing,
         seconds=seconds,
         nsigma=float(nsigma),
     )
+
+
+def _score_names(scores: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """The scores to compute (registered ones), and a sentence on the defaults not built in."""
+    available = set(list_scores())
+    wanted = [s.strip().lower() for s in (scores if scores is not None else REPRODUCE_SCORES)]
+    absent = [s for s in wanted if s not in available]
+    if absent and scores is not None:
+        raise ValueError(
+            f"Unknown score {absent[0]!r}; choose among {', '.join(sorted(available))}."
+        )
+    missing = [f"Scores not available in this build: {', '.join(absent)}."] if absent else []
+    return [s for s in wanted if s in available], missing
+
+
+def _absent(
+    found: _Found,
+    models: Sequence[str],
+    datasets: Sequence[str],
+    present_ds: Sequence[str],
+    names: Sequence[str],
+) -> list[str]:
+    """Sentences on the datasets without features and the models without ImageNet features."""
+    missing = []
+    absent_ds = [ds for ds in datasets if ds not in present_ds]
+    if absent_ds:
+        missing.append(f"Datasets missing (no features): {', '.join(absent_ds)}.")
+    no_ref = [m for m in models if m not in found.reference]
+    if any(n.startswith("ped+") for n in names) and no_ref:
+        missing.append(
+            f"ImageNet features missing for {', '.join(no_ref)}: PED rescaled those models "
+            "with the target's own statistics instead."
+        )
+    return missing
+
+
+class _Scorer:
+    """Scores every model of a dataset, with each model's ImageNet statistics computed once."""
+
+    def __init__(
+        self,
+        found: _Found,
+        names: list[str],
+        params: Mapping[str, Mapping[str, Any]],
+        progress: Callable[..., None] | None,
+        total: int,
+    ):
+        self.found, self.names, self.params = found, names, dict(params)
+        self.needs_ref = any(n.startswith("ped+") for n in names)
+        self.refs: dict[str, ReferenceStats] = {}
+        self.progress, self.total, self.done = progress, total, 0
+
+    def reference(self, model: str, X: np.ndarray) -> ReferenceStats | None:
+        """ImageNet statistics of `model`, else those of the target's own features `X`."""
+        if not self.needs_ref:
+            return None
+        if model not in self.found.reference:
+            return ReferenceStats.from_features(X, source="target")
+        if model not in self.refs:
+            features = self.found.reference[model]()
+            self.refs[model] = ReferenceStats.from_features(features, source="imagenet")
+        return self.refs[model]
+
+    def dataset(self, ds: str, models: Sequence[str]) -> dict[str, dict[str, float]]:
+        """``{score: {model: value}}`` on one dataset."""
+        values: dict[str, dict[str, float]] = {n: {} for n in self.names}
+        for m in models:
+            X = np.asarray(self.found.features[(m, ds)]())
+            y = np.asarray(self.found.labels[(m, ds)]()).reshape(-1)
+            ref = self.reference(m, X)
+            out = score_many(self.names, X, y, reference=ref, params=self.params or None)
+            for n, v in out.items():
+                values[n][m] = float(v)
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total, description=f"{ds}: {m}")
+        return values

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ped.errors import MissingDependencyError
+from .errors import MissingDependencyError
 
 __all__ = ["Job", "run_jobs", "EXECUTORS"]
 

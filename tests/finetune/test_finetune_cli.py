@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 from typer.testing import CliRunner
 
-import ped.finetune as ft
+import ped.cli.finetune as cli_finetune
 from ped.cli.finetune import app
+from ped.finetune import finetune, resolve_splits
 
 from . import fakes
 
 
 @pytest.fixture
 def fake_specs(monkeypatch):
-    real_model, real_data = ft._resolve_model, ft._resolve_data
+    """The command's one library call, given resolvers that know the fake specs."""
+    seen = []
 
     def model(spec, device, image_size=None):
-        return fakes.FakeBackbone() if spec == "fake:tiny" else real_model(spec, device, image_size)
+        seen.append(spec)
+        assert spec == "fake:tiny"
+        return fakes.FakeBackbone()
 
     def data(spec, seed, limit):
-        if spec == "fake-images":
-            return ft.resolve_splits(
-                fakes.image_splits(), seed=seed, limit=limit, name="fake-images"
-            )
-        return real_data(spec, seed, limit)
+        seen.append(spec)
+        assert spec == "fake-images"
+        return resolve_splits(fakes.image_splits(), seed=seed, limit=limit, name="fake-images")
 
-    monkeypatch.setattr(ft, "_resolve_model", model)
-    monkeypatch.setattr(ft, "_resolve_data", data)
+    call = functools.partial(finetune, resolve_model=model, resolve_data=data)
+    monkeypatch.setattr(cli_finetune, "finetune", call)
+    return seen
 
 
 def test_finetune_json_has_best_val_scores_and_test(fake_specs, tmp_path):
@@ -52,6 +56,7 @@ def test_finetune_json_has_best_val_scores_and_test(fake_specs, tmp_path):
     out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.output
     res = json.loads(out.stdout)
+    assert fake_specs[:2] == ["fake:tiny", "fake-images"]
     assert {"lr", "wd"} <= set(res["best"])
     assert len(res["val_scores"]) == 4
     assert [(v["lr"], v["w"]) for v in res["val_scores"]] == [

@@ -19,6 +19,7 @@ from ped.finetune import (
     compute_metric,
     finetune,
     resolve_splits,
+    select_best,
     train_and_score,
 )
 from ped.store import ResultsDB
@@ -214,3 +215,9 @@ def test_killed_sweep_resumes_where_it_stopped(tmp_path):
 
 def test_fakes_path_is_a_file():
     assert Path(fakes.__file__).is_file()
+
+
+def test_select_best_is_strict_and_starts_from_zero():
+    assert select_best([("a", 50.0), ("b", 70.0), ("c", 70.0)]) == ("b", 70.0)
+    assert select_best([("a", 0.0), ("b", -1.0)]) == ("a", 0.0)
+    assert select_best([("a", -5.0), ("b", 10.0)]) == ("b", 10.0)

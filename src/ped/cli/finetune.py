@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..finetune import DEFAULT_CS, DEFAULT_LRS, DEFAULT_WS, finetune
 from ._common import console, print_json, progress_bar, titled_table
 
 app = typer.Typer()
@@ -59,8 +60,6 @@ def finetune_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Fine-tune MODEL on DATASET with a hyper-parameter sweep; resumes a stopped sweep."""
-    from ..finetune import DEFAULT_CS, DEFAULT_LRS, DEFAULT_WS, finetune
-
     kwargs = {
         "lrs": _floats(lrs, "--lrs") or list(DEFAULT_LRS),
         "ws": _floats(wds, "--wds") or list(DEFAULT_WS),

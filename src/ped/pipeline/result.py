@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scores import SATURATION_TOL, get_score, rank_params, registered
+from ..evaluation import SCORE_BOUNDS, rank_values, saturated_models, score_bounds, tie_groups
+from ..scores import SATURATION_TOL, rank_params
 from ..scoring import list_scores
 
 __all__ = [
@@ -44,14 +43,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = rank_params()
 #: The reference domain of PED's rescaling (paper, App. B).
 DEFAULT_REFERENCE = "imagenet-val"
 
-#: Known bounds of scores, ``{name: (lower, upper)}`` with None where unbounded: a view of
-#: `ped.scores.ScoreInfo.bounds` (``ped+<base>`` shares its base's). A model whose score lies
-#: within `SATURATION_TOL` of a bound is *saturated* (SFDA reaches 1.0 on easy targets, GBC
-#: reaches 0 when no classes overlap).
-SCORE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    name: info.bounds for name, info in registered().items() if info.bounds != (None, None)
-}
-
 
 def default_scores() -> list[str]:
     """`DEFAULT_SCORES` restricted to the scores registered in this build.
@@ -67,91 +58,6 @@ def default_scores() -> list[str]:
 def _base_name(score: str) -> str:
     key = score.strip().lower()
     return key[4:] if key.startswith("ped+") else key
-
-
-def _round_sig(value: float, digits: int) -> float:
-    if not math.isfinite(value) or value == 0:
-        return value
-    return float(f"{value:.{digits}g}")
-
-
-def rank_values(values: Mapping[str, float], *, digits: int = 4) -> dict[str, int]:
-    """Competition ranks (1 = best, higher value is better) of rounded values.
-
-    Models whose values agree to ``digits`` significant digits share the better rank
-    (``1, 2, 2, 4``); NaN ranks last.
-
-    Parameters
-    ----------
-    values : mapping of str to float
-        ``{model: score}``.
-    digits : int, default 4
-        Significant digits that count.
-
-    Returns
-    -------
-    dict of str to int
-    """
-    rounded = {
-        m: (_round_sig(float(v), digits) if math.isfinite(float(v)) else -math.inf)
-        for m, v in values.items()
-    }
-    return {m: 1 + sum(1 for o in rounded.values() if o > r) for m, r in rounded.items()}
-
-
-def tie_groups(values: Mapping[str, float], *, digits: int = 4) -> list[list[str]]:
-    """Groups of two or more models whose values agree to ``digits`` significant digits.
-
-    Parameters
-    ----------
-    values : mapping of str to float
-        ``{model: score}``.
-    digits : int, default 4
-
-    Returns
-    -------
-    list of list of str
-        Each group in the input order; groups ordered by value, best first.
-    """
-    groups: dict[float, list[str]] = {}
-    for m, v in values.items():
-        v = float(v)
-        if math.isfinite(v):
-            groups.setdefault(_round_sig(v, digits), []).append(m)
-    return [g for k, g in sorted(groups.items(), key=lambda kv: -kv[0]) if len(g) > 1]
-
-
-def _bounds(score: str) -> tuple[float | None, float | None]:
-    try:
-        return get_score(_base_name(score)).bounds
-    except ValueError:  # a name this build does not know: no bounds
-        return (None, None)
-
-
-def saturated_models(score: str, values: Mapping[str, float]) -> list[str]:
-    """Models whose value of ``score`` sits at one of its bounds (`ScoreInfo.bounds`).
-
-    Parameters
-    ----------
-    score : str
-        Score name (``ped+<base>`` uses the base's bounds).
-    values : mapping of str to float
-
-    Returns
-    -------
-    list of str
-    """
-    lo, hi = _bounds(score)
-    out = []
-    for m, v in values.items():
-        v = float(v)
-        if not math.isfinite(v):
-            continue
-        if (hi is not None and v >= hi - SATURATION_TOL) or (
-            lo is not None and v <= lo + SATURATION_TOL
-        ):
-            out.append(m)
-    return out
 
 
 @dataclass
@@ -263,7 +169,7 @@ class RankingResult:
         for s in self.scores:
             sat = self.saturated(s)
             if sat:
-                lo, hi = _bounds(s)
+                lo, hi = score_bounds(s)
                 lines.append(
                     f"{s} is saturated (at its bound {hi if hi is not None else lo}) for "
                     f"{', '.join(sat)}: it cannot order these models."

@@ -1,0 +1,308 @@
+"""Running the benchmark: per (target, model) the features, the seeds' probes and scores."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..dynamics import ReferenceStats
+from ..features import extract
+from ..finetune import compute_metric, probe_decisions, select_best
+from ..scoring import list_scores, score_many
+from .config import DEFAULT_PED, PAPER_BASES, TARGETS, BenchmarkConfig, ped_name
+from .results import BenchmarkResult, read_records
+
+__all__ = ["run_benchmark", "seed_split", "probe_accuracy"]
+
+ProgressFn = Callable[..., None]
+
+
+def seed_split(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split of ``range(len(labels))`` into (train, test) with ``n_test`` test items.
+
+    Each class contributes ``round(n_test * n_c / n)`` test items (adjusted so they sum to
+    ``n_test``), drawn with ``numpy.random.default_rng(seed)``.
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    classes, counts = np.unique(labels, return_counts=True)
+    want = np.floor(n_test * counts / n).astype(int)
+    order = np.argsort(-(n_test * counts / n - want), kind="stable")
+    want[order[: n_test - want.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    test = []
+    for c, k in zip(classes, want):
+        idx = np.flatnonzero(labels == c)
+        test.append(rng.choice(idx, size=min(k, idx.size - 1), replace=False))
+    test = np.sort(np.concatenate(test))
+    train = np.setdiff1d(np.arange(n), test)
+    return train, test
+
+
+def probe_accuracy(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    cs: Sequence[float],
+    seed: int,
+    max_iter: int = 500,
+) -> tuple[float, float]:
+    """The linear protocol on one split: choose C on a 20% hold-out of train, refit, test.
+
+    Returns
+    -------
+    (accuracy in percent, chosen C)
+    """
+    num_classes = int(y.max()) + 1
+    fit, val = seed_split(y[train], max(2, int(round(0.2 * train.size))), seed + 1000)
+    fit, val = train[fit], train[val]
+    scored = []
+    for c in cs:
+        dec = probe_decisions(c, X[fit], y[fit], X[val], num_classes=num_classes, max_iter=max_iter)
+        scored.append((float(c), compute_metric("accuracy", dec, y[val])))
+    best_c, _ = select_best(scored)
+    dec = probe_decisions(
+        best_c, X[train], y[train], X[test], num_classes=num_classes, max_iter=max_iter
+    )
+    return compute_metric("accuracy", dec, y[test]), best_c
+
+
+def _score_plan(config: BenchmarkConfig, references: Sequence[str], has_probs: bool):
+    """``[(table name, score name, nsigma or None, reference or None), ...]``."""
+    plan = []
+    bases = list_scores(include_ped=False)
+    feature_bases = [b for b in bases if f"ped+{b}" in list_scores()]
+    for b in bases:
+        if b not in feature_bases and not has_probs:
+            continue  # LEEP / NCE read the source classifier, which this model lacks
+        plan.append((b, b, None, None))
+    for b in feature_bases:
+        if b in PAPER_BASES:
+            for s in config.nsigmas:
+                for r in references:
+                    plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
+        else:
+            s, r = DEFAULT_PED
+            plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
+    return plan
+
+
+def _score_seed(
+    X: np.ndarray,
+    y: np.ndarray,
+    probs: np.ndarray | None,
+    refs: Mapping[str, ReferenceStats],
+    plan: Sequence[tuple[str, str, float | None, str | None]],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Every score of the plan on one training part.
+
+    The scores of one (nsigma, reference) group are computed by one `score_many` call, so
+    they share the class statistics and the PED simulation; each gets an equal share of the
+    group's time. A group that raises is retried score by score, so one undefined score
+    (NaN) does not take the others with it.
+    """
+    values: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    groups: dict[tuple[float | None, str | None], list[tuple[str, str]]] = {}
+    for table, name, s, r in plan:
+        groups.setdefault((s, r), []).append((table, name))
+    for (s, r), items in groups.items():
+        names = [n for _, n in items]
+        params = {n: {"nsigma": s} for n in names if n.startswith("ped+")}
+        reference = refs[r] if r is not None else None
+
+        def run(subset: list[str], params=params, reference=reference) -> dict[str, float]:
+            sub = {n: params[n] for n in subset if n in params}
+            return score_many(
+                subset, X, y, source_probs=probs, reference=reference, params=sub or None
+            )
+
+        t0 = time.perf_counter()
+        try:
+            got = run(names)
+        except (ValueError, np.linalg.LinAlgError):
+            got = {}
+            for n in names:
+                try:
+                    got.update(run([n]))
+                except (ValueError, np.linalg.LinAlgError):
+                    got[n] = float("nan")
+        share = (time.perf_counter() - t0) / len(names)
+        for table, n in items:
+            values[table] = float(got[n])
+            seconds[table] = share
+    return values, seconds
+
+
+def run_benchmark(
+    targets: Sequence[str] = tuple(TARGETS),
+    models: Mapping[str, Sequence[str]] | None = None,
+    *,
+    config: BenchmarkConfig | None = None,
+    out: str | Path | None = None,
+    store: Any = None,
+    progress: ProgressFn | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BenchmarkResult:
+    """Run (or resume) the zoo benchmark.
+
+    Parameters
+    ----------
+    targets : sequence of str
+        Keys of `TARGETS`.
+    models : mapping of modality to sequence of str, optional
+        Model specs per modality (``{"image": [...], "text": [...]}``); default every
+        installed zoo candidate of that modality.
+    config : BenchmarkConfig, optional
+    out : str or Path, optional
+        Folder of the checkpoint ``records.jsonl``; None keeps nothing on disk but features.
+    store : FeatureStore, str or Path, optional
+        Feature store (default ``$PED_HOME/features``).
+    progress : callable, optional
+        ``progress(done, total, description=...)`` once per (target, model).
+    log : callable, optional
+        Receives one line per finished (target, model).
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    from ..models import list_zoo  # imports torch: only when the benchmark runs
+
+    config = config or BenchmarkConfig()
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ValueError(f"Unknown benchmark target {unknown[0]!r}; choose from {list(TARGETS)}.")
+    if models is None:
+        zoo = [e for e in list_zoo() if e.installed]
+        models = {m: [e.spec for e in zoo if e.modality == m] for m in ("image", "text")}
+    ckpt = Path(out) / "records.jsonl" if out is not None else None
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+    done = read_records(ckpt) if ckpt is not None else {}
+    key = config.key()
+    # Model-major order: a partial run covers every target with the same models.
+    jobs = [
+        (t, m)
+        for modality in ("text", "image")
+        for m in models.get(modality, [])
+        for t in targets
+        if TARGETS[t]["modality"] == modality
+    ]
+    result = BenchmarkResult(config)
+    for i, (target, spec) in enumerate(jobs):
+        if (key, target, spec) in done:
+            result.records.append(done[(key, target, spec)])
+            if progress is not None:
+                progress(i + 1, len(jobs), description=f"{target}: {spec} (stored)")
+            continue
+        rec = _run_pair(config, target, spec, store)
+        result.records.append(rec)
+        if ckpt is not None:
+            with ckpt.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+        if log is not None:
+            log(_pair_line(rec))
+        if progress is not None:
+            progress(i + 1, len(jobs), description=f"{target}: {spec}")
+    return result
+
+
+def _run_pair(config: BenchmarkConfig, target: str, spec: str, store: Any) -> dict[str, Any]:
+    """The record of one (target, model): its features, then per seed the probe and scores."""
+    from ..models import load_backbone  # imports torch
+
+    modality = TARGETS[target]["modality"]
+    bb = load_backbone(spec, image_size=config.image_size) if modality == "image" else (
+        load_backbone(spec)
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    fs = extract(bb, target, limit=config.pool, store=store)
+    refs = _references(config, bb, target, modality, store)
+    extract_seconds = time.perf_counter() - t0
+    X = np.asarray(fs.features, dtype=np.float32)
+    y = np.asarray(fs.labels)
+    probs = None if fs.source_probs is None else np.asarray(fs.source_probs)
+    plan = _score_plan(config, [r for r in config.references if r in refs or r == "target"],
+                       probs is not None)  # fmt: skip
+    seeds = [_run_seed(config, seed, X, y, probs, refs, plan) for seed in range(config.seeds)]
+    return {
+        "config_key": config.key(),
+        "target": target,
+        "model": fs.model,
+        "spec": spec,
+        "n_features": fs.n_features,
+        "n_pool": fs.n_samples,
+        "extract_seconds": extract_seconds,
+        "extract_cached": bool(fs.cached),
+        "seeds": seeds,
+    }
+
+
+def _references(
+    config: BenchmarkConfig, bb: Any, target: str, modality: str, store: Any
+) -> dict[str, ReferenceStats]:
+    """PED's ``other`` and ``crops`` reference statistics of one model (``target``'s are per
+    seed)."""
+    refs: dict[str, ReferenceStats] = {}
+    for r in config.references:
+        if r == "other":
+            other = TARGETS[target]["other"]
+            # Another benchmark target is read from its pool (already in the store).
+            lim = config.pool if other in TARGETS else config.reference_limit
+            rf = extract(bb, other, limit=lim, store=store)
+            refs[r] = ReferenceStats.from_features(rf.features, source=other)
+        elif r == "crops" and modality == "image":
+            rf = extract(bb, "natural-crops", limit=config.reference_limit, store=store)
+            refs[r] = ReferenceStats.from_features(rf.features, source="natural-crops")
+    return refs
+
+
+def _run_seed(
+    config: BenchmarkConfig,
+    seed: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    probs: np.ndarray | None,
+    refs: Mapping[str, ReferenceStats],
+    plan: Sequence[tuple[str, str, float | None, str | None]],
+) -> dict[str, Any]:
+    """One ground-truth seed: its split, the probe's test accuracy, every score on train."""
+    train, test = seed_split(y, config.n_test, seed)
+    t1 = time.perf_counter()
+    acc, c = probe_accuracy(X, y, train, test, cs=config.cs, seed=seed, max_iter=config.max_iter)
+    probe_seconds = time.perf_counter() - t1
+    Xtr, ytr = X[train], y[train]
+    seed_refs = dict(refs)
+    seed_refs["target"] = ReferenceStats.from_features(Xtr, source="target")
+    values, secs = _score_seed(Xtr, ytr, None if probs is None else probs[train], seed_refs, plan)
+    return {
+        "seed": seed,
+        "n_train": int(train.size),
+        "n_test": int(test.size),
+        "accuracy": acc,
+        "c": c,
+        "probe_seconds": probe_seconds,
+        "scores": values,
+        "score_seconds": secs,
+    }
+
+
+def _pair_line(rec: Mapping[str, Any]) -> str:
+    """The log line of a finished (target, model)."""
+    seeds = rec["seeds"]
+    accs = [s["accuracy"] for s in seeds]
+    return (
+        f"{rec['target']} {rec['spec']}: acc {np.mean(accs):.2f} "
+        f"(seeds {', '.join(f'{a:.1f}' for a in accs)}); "
+        f"extract {rec['extract_seconds']:.1f} s, "
+        f"probe {sum(s['probe_seconds'] for s in seeds):.1f} s, "
+        f"scores {sum(sum(s['score_seconds'].values()) for s in seeds):.1f} s"
+    )
