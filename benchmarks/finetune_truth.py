@@ -1,4 +1,4 @@
-"""Run (or resume) the fine-tuning ground truth of issue 12 (`ped.finetune_protocol`).
+"""Run (or resume) the fine-tuning ground truth of issue 12 (`ped.finetune.protocol`).
 
 Examples
 --------
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from ped.finetune_protocol import FinetuneConfig, run_finetune_truth, summarise
+from ped.finetune.protocol import FinetuneConfig, run_finetune_truth, summarise
 
 #: Candidates in the order they run (cheapest first, so a partial run covers the most models).
 CANDIDATES = (

@@ -1,4 +1,4 @@
-"""The fine-tuning ground truth of issue 12 (`ped.finetune_protocol`)."""
+"""The fine-tuning ground truth of issue 12 (`ped.finetune.protocol`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ped.benchmark import seed_split
-from ped.finetune_protocol import (
+from ped.finetune import seed_split
+from ped.finetune.protocol import (
     FinetuneConfig,
     levelled,
     load_records,

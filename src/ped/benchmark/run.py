@@ -12,7 +12,7 @@ import numpy as np
 
 from ..dynamics import ReferenceStats
 from ..features import extract
-from ..finetune import compute_metric, probe_decisions, select_best
+from ..finetune import compute_metric, probe_decisions, seed_split, select_best
 from ..scoring import list_scores, score_many
 from .config import DEFAULT_PED, PAPER_BASES, TARGETS, BenchmarkConfig, ped_name
 from .results import BenchmarkResult, read_records
@@ -20,28 +20,6 @@ from .results import BenchmarkResult, read_records
 __all__ = ["run_benchmark", "seed_split", "probe_accuracy"]
 
 ProgressFn = Callable[..., None]
-
-
-def seed_split(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split of ``range(len(labels))`` into (train, test) with ``n_test`` test items.
-
-    Each class contributes ``round(n_test * n_c / n)`` test items (adjusted so they sum to
-    ``n_test``), drawn with ``numpy.random.default_rng(seed)``.
-    """
-    labels = np.asarray(labels)
-    n = labels.shape[0]
-    classes, counts = np.unique(labels, return_counts=True)
-    want = np.floor(n_test * counts / n).astype(int)
-    order = np.argsort(-(n_test * counts / n - want), kind="stable")
-    want[order[: n_test - want.sum()]] += 1
-    rng = np.random.default_rng(seed)
-    test = []
-    for c, k in zip(classes, want):
-        idx = np.flatnonzero(labels == c)
-        test.append(rng.choice(idx, size=min(k, idx.size - 1), replace=False))
-    test = np.sort(np.concatenate(test))
-    train = np.setdiff1d(np.arange(n), test)
-    return train, test
 
 
 def probe_accuracy(

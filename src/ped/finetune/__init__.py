@@ -8,14 +8,16 @@ One job per module:
 - `ped.finetune.probe`: the linear protocol (`probe_decisions`, `linear_sweep`) and the choice
   of the best grid point (`select_best`), which the zoo benchmark reuses;
 - `ped.finetune.jobs`: what a grid point's job runs, in this process or in a Ray worker;
-- `ped.finetune.sweep`: `finetune`, the sweep over the results database and the job runner.
+- `ped.finetune.sweep`: `finetune`, the sweep over the results database and the job runner;
+- `ped.finetune.protocol`: the converged fine-tuning ground truth of the zoo benchmark (all
+  layers, learning rate chosen on held-out items, curves recorded; `run_finetune_truth`).
 """
 
 from __future__ import annotations
 
 from .metrics import METRICS, compute_metric
 from .probe import DEFAULT_CS, linear_sweep, probe_decisions, select_best
-from .splits import Splits, View, resolve_splits
+from .splits import Splits, View, resolve_splits, seed_split
 from .sweep import PROTOCOLS, SweepResult, finetune
 from .training import DEFAULT_LRS, DEFAULT_WS, train_and_score
 
@@ -35,4 +37,5 @@ __all__ = [
     "probe_decisions",
     "select_best",
     "View",
+    "seed_split",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 from ..data import balanced_order, holdout_split, load_dataset
 from .metrics import METRICS
 
-__all__ = ["View", "Splits", "resolve_splits"]
+__all__ = ["View", "Splits", "resolve_splits", "seed_split"]
 
 
 class View:
@@ -247,3 +247,25 @@ def _train_val(views: Mapping[str, View], seed: int) -> tuple[View, View, View]:
     tr, va = holdout_split(len(whole), seed)
     trainval = View(whole.base, whole.indices, name="trainval")
     return whole.subset(tr, "train"), whole.subset(va, "val"), trainval
+
+
+def seed_split(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split of ``range(len(labels))`` into (train, test) with ``n_test`` test items.
+
+    Each class contributes ``round(n_test * n_c / n)`` test items (adjusted so they sum to
+    ``n_test``), drawn with ``numpy.random.default_rng(seed)``.
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    classes, counts = np.unique(labels, return_counts=True)
+    want = np.floor(n_test * counts / n).astype(int)
+    order = np.argsort(-(n_test * counts / n - want), kind="stable")
+    want[order[: n_test - want.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    test = []
+    for c, k in zip(classes, want):
+        idx = np.flatnonzero(labels == c)
+        test.append(rng.choice(idx, size=min(k, idx.size - 1), replace=False))
+    test = np.sort(np.concatenate(test))
+    train = np.setdiff1d(np.arange(n), test)
+    return train, test

@@ -3,7 +3,7 @@
 Every layer of a candidate network is trained together with a new linear head on the
 benchmark's own items: per target, the class-balanced pool of ``pool`` items that the zoo
 benchmark extracts features from; per seed, the benchmark's stratified split of that pool into
-``pool - n_test`` training items and ``n_test`` test items (`ped.benchmark.seed_split`); the
+``pool - n_test`` training items and ``n_test`` test items (`ped.finetune.seed_split`); the
 training items are split again into a part to fit (``n_fit``) and ``n_val`` items that choose the
 learning rate. The benchmark's linear probe sees the same training items, so the two ground
 truths differ only in how the network is adapted.
@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from .benchmark import seed_split
+from ..data import balanced_order, load_dataset
+from .splits import seed_split
 
 __all__ = [
     "FinetuneConfig",
@@ -160,8 +161,6 @@ def prepare_pool(backbone: Any, dataset: Any, pool: int) -> tuple[Any, np.ndarra
     order (the first ``pool`` items of `ped.data.balanced_order`).
     """
     import torch
-
-    from .data import balanced_order
 
     order = balanced_order(np.asarray(dataset.labels))[:pool]
     labels = np.asarray(dataset.labels, dtype=np.int64)[order]
@@ -412,8 +411,7 @@ def load_records(path: str | Path) -> list[dict[str, Any]]:
 
 def _open_pool(spec: Any, target: Any, config: FinetuneConfig) -> tuple[Any, Any, np.ndarray, Any]:
     """Backbone, preprocessed pool, labels and (for ImageNet augmentation) the raw items."""
-    from .data import balanced_order, load_dataset
-    from .models import load_backbone
+    from ..models import load_backbone  # loads torch: only when a model is opened
 
     bb = load_backbone(spec, image_size=config.image_size) if isinstance(spec, str) else spec
     if getattr(bb, "module", None) is None:
