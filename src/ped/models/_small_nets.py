@@ -19,7 +19,14 @@ from torch import nn
 
 from ._vgg import HED_CONVS, hwio_to_oihw
 
-__all__ = ["MobileNetV2", "HEDTrunk", "ONet", "MOBILENET_STAGE_ENDS", "HED_STAGE_ENDS"]
+__all__ = [
+    "random_mobilenet_v2",
+    "MobileNetV2",
+    "HEDTrunk",
+    "ONet",
+    "MOBILENET_STAGE_ENDS",
+    "HED_STAGE_ENDS",
+]
 
 # (expansion, channels, repeats, stride) of torchvision's MobileNetV2.
 _MBV2 = [
@@ -94,6 +101,49 @@ class MobileNetV2(nn.Module):
             if i == self.depth:
                 break
         return x.mean(dim=(2, 3))
+
+    def detach_classifier(self) -> nn.Sequential:
+        """Remove ``classifier`` (never used by ``forward``) from the network and return it."""
+        classifier = self.classifier
+        del self.classifier
+        return classifier
+
+    def truncate(self) -> None:
+        """Keep only ``features[:depth + 1]``, the layers ``forward`` runs."""
+        self.features = self.features[: self.depth + 1]
+
+
+def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> MobileNetV2:
+    """A MobileNetV2 at torchvision's documented random initialisation, in eval mode.
+
+    torchvision's ``MobileNetV2.__init__`` draws convolutions from Kaiming-normal (fan out),
+    the classifier from N(0, 0.01) with zero bias, and sets batch-norm weights to 1 and biases
+    to 0; batch-norm running statistics start at mean 0 and variance 1, which is what eval mode
+    uses. Nothing is fitted to data: the control is the network fine-tuning would start from.
+    The draws come from ``torch.manual_seed(seed)`` inside a forked random state, so the
+    caller's global state is untouched.
+
+    Parameters
+    ----------
+    depth : int
+        Last ``features`` index to keep (18: the 1280-channel head conv).
+    seed : int
+        Seed of the draws.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = MobileNetV2(depth)
+        for mod in net.modules():
+            if isinstance(mod, nn.Conv2d):
+                nn.init.kaiming_normal_(mod.weight, mode="fan_out")
+            elif isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.weight, 0, 0.01)
+                nn.init.zeros_(mod.bias)
+            elif isinstance(mod, nn.BatchNorm2d):
+                nn.init.ones_(mod.weight)
+                nn.init.zeros_(mod.bias)
+    net.truncate()
+    return net.eval()
 
 
 # Convs (in HED_CONVS order) after which each depth level is read, and the pooled width.
@@ -173,3 +223,8 @@ class ONet(nn.Module):
     def face_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Probability that each 48x48 input is a face."""
         return torch.softmax(self.conv6_1(self.forward(x)), dim=1)[:, 1]
+
+    def drop_heads(self) -> None:
+        """Remove the face, box and landmark layers (``conv6_*``), which ``forward`` never
+        runs, so that every remaining parameter takes part in ``forward``."""
+        del self.conv6_1, self.conv6_2, self.conv6_3
