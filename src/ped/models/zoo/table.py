@@ -558,7 +558,8 @@ ZOO: tuple[ZooModel, ...] = (
         options=_m(random=True),
         default_size=224,
         description="control: torchvision's MobileNetV2 at its documented random "
-        "initialisation (seed 0), features[18] pooled; the pretrained one's preprocessing",
+        "initialisation (seed 0, no data seen), features[18] pooled and scaled to unit RMS; "
+        "the pretrained one's preprocessing",
     ),
     # ------------------------------------------------------------------ text encoders
     ZooModel(
