@@ -128,7 +128,13 @@ def _step(stage: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _prefix(
-    module: nn.Module, path: list[str], x: torch.Tensor, *, spec: str, layer: str
+    module: nn.Module,
+    path: list[str],
+    x: torch.Tensor,
+    *,
+    spec: str,
+    layer: str,
+    parent: str = "",
 ) -> list[nn.Module]:
     """The modules to run, in order, to get the output of submodule ``path`` of ``module``.
 
@@ -141,7 +147,7 @@ def _prefix(
     if path[0] not in names:
         raise UnknownModelError(
             f"The model {spec!r} has no submodule {layer!r}; "
-            f"{'.'.join(path[:-1]) or 'its top level'} has {', '.join(names) or 'none'}."
+            f"{parent or 'its top level'} has {', '.join(names) or 'none'}."
         )
     with torch.inference_mode():
         chained = x
@@ -159,7 +165,8 @@ def _prefix(
     for name, child in children:
         if name == path[0]:
             if len(path) > 1:
-                return stages + _prefix(child, path[1:], x, spec=spec, layer=layer)
+                inner = f"{parent}.{name}" if parent else name
+                return stages + _prefix(child, path[1:], x, spec=spec, layer=layer, parent=inner)
             return stages + [child]
         stages.append(child)
         with torch.inference_mode():
