@@ -61,6 +61,8 @@ class Backbone:
         A trainable torch module mapping ``collate()`` output to ``(B, feature_dim)``
         features (for fine-tuning); None for static models and for ONNX graphs that do not
         convert to torch.
+    module_note : str
+        Why ``module`` is None, when it is ("" otherwise).
     """
 
     spec: str
@@ -68,6 +70,7 @@ class Backbone:
     feature_dim: int
     num_source_classes: int | None = None
     module: nn.Module | None = None
+    module_note: str = ""
 
     def __init__(
         self,
