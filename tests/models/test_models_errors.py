@@ -53,12 +53,15 @@ def test_spec_options():
     )
     assert parse_spec("onnx:/m/a.onnx#x:0") == ("onnx", "/m/a.onnx#x:0", {})
     msg = (
-        "Unknown option 'size' in model spec 'zoo:raw-pixels?size=3'; the only option is "
-        "image_size."
+        "Unknown option 'colour' in model spec 'zoo:raw-pixels?colour=3'; the options are "
+        "image_size (or size), mean, std and grey."
     )
     with pytest.raises(UnknownModelError, match=f"^{re.escape(msg)}$"):
-        load_backbone("zoo:raw-pixels?size=3")
-    msg = "Expected an integer image_size in 'zoo:raw-pixels?image_size=big', got 'big'."
+        load_backbone("zoo:raw-pixels?colour=3")
+    msg = (
+        "Expected ?image_size= to be a whole number of pixels, at least 16, in "
+        "'zoo:raw-pixels?image_size=big', got 'big'."
+    )
     with pytest.raises(UnknownModelError, match=f"^{re.escape(msg)}$"):
         load_backbone("zoo:raw-pixels?image_size=big")
     with pytest.raises(UnknownModelError, match=r"^Expected image_size of at least 16, got 8\.$"):

@@ -87,7 +87,8 @@ def _tiny_onnx(path, *, batch="N", hw=(20, 20)):
 
 
 def _reference(x: np.ndarray, w: np.ndarray, *, relu: bool = True) -> np.ndarray:
-    conv = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1)
+    x = torch.as_tensor(np.asarray(x))
+    conv = torch.nn.functional.conv2d(x, torch.from_numpy(w), padding=1)
     return (torch.relu(conv) if relu else conv).numpy()
 
 

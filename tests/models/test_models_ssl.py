@@ -120,6 +120,6 @@ def test_extra_keys_are_reported(tmp_path, monkeypatch, resnet_state, caplog):
     state["module.projector.weight"] = torch.zeros(3)
     torch.save(state, tmp_path / "simclr-v1.pth")
     monkeypatch.setenv("PED_MODELS", str(tmp_path))
-    with caplog.at_level("WARNING", logger="ped.models._external"):
+    with caplog.at_level("WARNING", logger="ped.models._local"):
         load_backbone("ssl:simclr-v1")
     assert "ignored 1 keys that are not part of a ResNet-50 (e.g. projector.weight)" in caplog.text

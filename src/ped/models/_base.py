@@ -11,6 +11,7 @@ interface::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from ._digest import files_digest, text_digest
+from ._specs import parse_preprocessing, parse_spec, with_query
 from ._transforms import ImagePipeline
 
 __all__ = ["Backbone", "TorchImageBackbone", "OnnxImageBackbone", "resolve_device"]
@@ -57,7 +59,10 @@ class Backbone:
         when the network has no classifier.
     module : torch.nn.Module or None
         A trainable torch module mapping ``collate()`` output to ``(B, feature_dim)``
-        features (for fine-tuning); None for ONNX and static models.
+        features (for fine-tuning); None for static models and for ONNX graphs that do not
+        convert to torch.
+    module_note : str
+        Why ``module`` is None, when it is ("" otherwise).
     """
 
     spec: str
@@ -65,6 +70,7 @@ class Backbone:
     feature_dim: int
     num_source_classes: int | None = None
     module: nn.Module | None = None
+    module_note: str = ""
 
     def __init__(
         self,
@@ -146,11 +152,14 @@ class Backbone:
         return self
 
     def with_image_size(self, image_size: int) -> Backbone:
-        """The same model at another input size (a new backbone, on the same device)."""
-        from . import load_backbone, parse_spec
+        """The same model at another input size (a new backbone, on the same device, with the
+        same ``mean``, ``std`` and ``grey`` options)."""
+        from . import load_backbone
 
-        kind, name, _ = parse_spec(self.spec)
-        return load_backbone(f"{kind}:{name}", device=self.device, image_size=image_size)
+        kind, name, options = parse_spec(self.spec)
+        pre = dataclasses.replace(parse_preprocessing(self.spec, options), size=None)
+        spec = with_query(f"{kind}:{name}", pre.query())
+        return load_backbone(spec, device=self.device, image_size=image_size)
 
 
 class TorchImageBackbone(Backbone):
@@ -275,9 +284,14 @@ class OnnxImageBackbone(Backbone):
         The graph's batch axis is fixed at 1: items are run one at a time.
     weight_files, digest_text
         As for :class:`Backbone`.
+    session_factory : callable or None
+        Makes a new session for a list of onnxruntime providers (used by :meth:`to`).
+    module_factory : callable or None
+        Builds the trainable torch module (the graph converted to torch) on first access of
+        :attr:`module`; None, or a factory returning None: the graph has no torch form.
+    module_note : str
+        Why :attr:`module` is None, when it is.
     """
-
-    module = None
 
     def __init__(
         self,
@@ -293,6 +307,8 @@ class OnnxImageBackbone(Backbone):
         weight_files: Sequence[str | Path] = (),
         digest_text: str | None = None,
         session_factory: Callable[[Sequence[str]], Any] | None = None,
+        module_factory: Callable[[], nn.Module | None] | None = None,
+        module_note: str = "",
     ) -> None:
         super().__init__(
             spec,
@@ -301,6 +317,12 @@ class OnnxImageBackbone(Backbone):
             num_source_classes=None,
             weight_files=weight_files,
             digest_text=digest_text,
+        )
+        self._module_factory = module_factory
+        self._module: nn.Module | None = None
+        self._module_built = module_factory is None
+        self.module_note = module_note or (
+            "" if module_factory else "an ONNX graph has no trainable torch module"
         )
         self.session = session
         self.input_name = input_name
@@ -319,14 +341,29 @@ class OnnxImageBackbone(Backbone):
     def train_transform(self, item: Any, *, generator: torch.Generator | None = None) -> np.ndarray:
         return self.pipeline.train(item, generator=generator)
 
-    def collate(self, items: Sequence[np.ndarray]) -> np.ndarray:
-        return np.stack([np.asarray(x, dtype=np.float32) for x in items])
+    @property  # type: ignore[override]
+    def module(self) -> nn.Module | None:
+        """The graph converted to a trainable torch module (built on first access, on the
+        backbone's device), or None when it has no torch form (:attr:`module_note` says why)."""
+        if not self._module_built:
+            self._module = self._module_factory()  # type: ignore[misc]
+            self._module_built = True
+            if self._module is None:
+                self.module_note = self.module_note or "the graph does not convert to torch"
+            else:
+                self._module.to(self.device)
+        return self._module
+
+    def collate(self, items: Sequence[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack([np.asarray(x, dtype=np.float32) for x in items]))
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         (out,) = self.session.run([self.output_name], {self.input_name: x})
         return self.pool(out)
 
     def forward(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
+        if isinstance(batch, torch.Tensor):
+            batch = batch.detach().cpu().numpy()
         x = np.ascontiguousarray(np.asarray(batch, dtype=np.float32))
         if self.batch_one:
             feats = np.concatenate([self._run(x[i : i + 1]) for i in range(len(x))], axis=0)
@@ -343,4 +380,6 @@ class OnnxImageBackbone(Backbone):
                 providers = [("CUDAExecutionProvider", options), "CPUExecutionProvider"]
             self.session = self._session_factory(providers)
         self.device = dev
+        if self._module is not None:
+            self._module.to(dev)
         return self

@@ -115,6 +115,24 @@ class EfficientNetLite(nn.Module):
         else:
             self.num_features = blocks[stop_after][2]
 
+    def detach_classifier(self) -> nn.Linear:
+        """Remove the ImageNet classifier ``_fc`` from the network and return it.
+
+        ``forward`` never uses it: kept inside, its weights would be trained (and decayed)
+        without a gradient when the network is fine-tuned.
+        """
+        fc = self._fc
+        del self._fc
+        return fc
+
+    def truncate(self) -> None:
+        """Drop the blocks after ``stop_after`` and the head conv that a depth variant never
+        runs, so that every remaining parameter takes part in ``forward``."""
+        if self.stop_after is None:
+            return
+        self._blocks = self._blocks[: self.stop_after + 1]
+        del self._conv_head, self._bn1
+
     def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         """The spatial feature map before pooling."""
         x = F.relu6(self._bn0(self._conv_stem(x)))

@@ -19,7 +19,14 @@ from torch import nn
 
 from ._vgg import HED_CONVS, hwio_to_oihw
 
-__all__ = ["MobileNetV2", "HEDTrunk", "ONet", "MOBILENET_STAGE_ENDS", "HED_STAGE_ENDS"]
+__all__ = [
+    "random_mobilenet_v2",
+    "MobileNetV2",
+    "HEDTrunk",
+    "ONet",
+    "MOBILENET_STAGE_ENDS",
+    "HED_STAGE_ENDS",
+]
 
 # (expansion, channels, repeats, stride) of torchvision's MobileNetV2.
 _MBV2 = [
@@ -94,6 +101,75 @@ class MobileNetV2(nn.Module):
             if i == self.depth:
                 break
         return x.mean(dim=(2, 3))
+
+    def detach_classifier(self) -> nn.Sequential:
+        """Remove ``classifier`` (never used by ``forward``) from the network and return it."""
+        classifier = self.classifier
+        del self.classifier
+        return classifier
+
+    def truncate(self) -> None:
+        """Keep only ``features[:depth + 1]``, the layers ``forward`` runs."""
+        self.features = self.features[: self.depth + 1]
+
+
+class ScaledOutput(nn.Module):
+    """A network followed by one fixed positive factor (a buffer, not trained)."""
+
+    def __init__(self, net: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.net = net
+        self.num_features = net.num_features
+        self.register_buffer("factor", torch.tensor(float(factor)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) * self.factor
+
+
+def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> ScaledOutput:
+    """A MobileNetV2 at torchvision's documented random initialisation, in eval mode.
+
+    torchvision's ``MobileNetV2.__init__`` draws convolutions from Kaiming-normal (fan out)
+    and sets batch-norm weights to 1 and biases to 0; batch-norm running statistics start at
+    mean 0 and variance 1, which is what eval mode uses. Nothing is fitted to data: this is
+    the network fine-tuning would start from. The draws come from ``torch.manual_seed(seed)``
+    inside a forked random state, so the caller's global state is untouched.
+
+    At this initialisation the eval-mode activations shrink layer after layer (pooled
+    features near 1e-9 on ImageNet-normalised images), below the absolute tolerances of
+    probes and scores (``std + 1e-8``, ``np.allclose``). One fixed factor, the inverse RMS
+    of the pooled output on a fixed batch of standard Gaussian noise, brings them to unit
+    scale; a single positive factor changes nothing a linear probe or a scale-invariant
+    score can see.
+
+    Parameters
+    ----------
+    depth : int
+        Last ``features`` index to keep (18: the 1280-channel head conv).
+    seed : int
+        Seed of the draws (the noise batch uses the same seed).
+
+    Returns
+    -------
+    ScaledOutput
+        The truncated network (no classifier) and its factor, in eval mode.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = MobileNetV2(depth)
+        for mod in net.modules():
+            if isinstance(mod, nn.Conv2d):
+                nn.init.kaiming_normal_(mod.weight, mode="fan_out")
+            elif isinstance(mod, nn.BatchNorm2d):
+                nn.init.ones_(mod.weight)
+                nn.init.zeros_(mod.bias)
+    net.detach_classifier()
+    net.truncate()
+    net.eval()
+    noise = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        rms = float(net(noise).double().pow(2).mean().sqrt())
+    return ScaledOutput(net, 1.0 / rms).eval()
 
 
 # Convs (in HED_CONVS order) after which each depth level is read, and the pooled width.
@@ -173,3 +249,8 @@ class ONet(nn.Module):
     def face_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Probability that each 48x48 input is a face."""
         return torch.softmax(self.conv6_1(self.forward(x)), dim=1)[:, 1]
+
+    def drop_heads(self) -> None:
+        """Remove the face, box and landmark layers (``conv6_*``), which ``forward`` never
+        runs, so that every remaining parameter takes part in ``forward``."""
+        del self.conv6_1, self.conv6_2, self.conv6_3

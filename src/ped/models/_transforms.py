@@ -165,6 +165,9 @@ class ImagePipeline:
         Value of the padding in ``"pad"`` mode (after normalisation).
     grey : bool
         Output one grey channel, ``(1, H, W)`` (normalised with the first mean and std).
+    greyscale : bool
+        Convert the image to grey and back to RGB before normalising: the same grey values
+        in every channel (a colour network fed grey images).
     """
 
     size: int | tuple[int, int]
@@ -177,6 +180,7 @@ class ImagePipeline:
     bgr: bool = False
     pad_value: float = 0.0
     grey: bool = False
+    greyscale: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("crop", "stretch", "pad"):
@@ -204,6 +208,7 @@ class ImagePipeline:
             f"std={','.join(f'{s:.4g}' for s in self.std)}"
             + (";bgr" if self.bgr else "")
             + (";grey" if self.grey else "")
+            + (";greyscale" if self.greyscale and not self.grey else "")
         )
 
     def geometry(self, image: Image.Image) -> Image.Image:
@@ -227,6 +232,8 @@ class ImagePipeline:
             x = np.asarray(to_rgb(image).convert("L"), dtype=np.float32)[:, :, None]
             x = (x * np.float32(self.scale) - np.float32(self.mean[0])) / np.float32(self.std[0])
         else:
+            if self.greyscale:
+                image = to_rgb(image).convert("L").convert("RGB")
             x = np.asarray(to_rgb(image), dtype=np.float32) * np.float32(self.scale)
             x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         if self.bgr and not self.grey:

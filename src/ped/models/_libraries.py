@@ -1,10 +1,10 @@
-"""Backbones from the user's own files and from optional libraries.
+"""Backbones from optional libraries, from their local caches only (no hub is reachable here).
 
-* ``ssl:<name>``: an ssl-transfer ResNet-50 checkpoint in ``$PED_MODELS/<name>.pth``.
-* ``file:<path>``: a TorchScript module.
-* ``onnx:<path>#<tensor>``: any tensor of an ONNX graph.
-* ``torchvision:<arch>``, ``timm:<name>``, ``hf:<id>``: pretrained models of those libraries,
-  from their local caches only (no hub is reachable here).
+* ``torchvision:<arch>``: torchvision's default ImageNet weights;
+* ``timm:<name>``: timm's pretrained weights (a name, never a path);
+* ``hf:<id or folder>[#<index>]``: a ``transformers`` model; ``#<index>`` picks a hidden state.
+
+Every loader takes ``(name, *, image_size)``; ``ped.models.LOADERS`` maps each kind to one.
 """
 
 from __future__ import annotations
@@ -17,202 +17,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from .._paths import models_dir
 from ..errors import MissingDependencyError, MissingWeightsError, UnknownModelError
-from ._base import Backbone, OnnxImageBackbone, TorchImageBackbone, pool_tensor
+from ._base import Backbone, TorchImageBackbone
+from ._local import torch_load
+from ._specs import check_name
 from ._transforms import ImagePipeline
 
-__all__ = [
-    "SSL_MODELS",
-    "load_ssl",
-    "load_torchscript",
-    "load_onnx",
-    "load_torchvision",
-    "load_timm",
-    "load_hf",
-]
+__all__ = ["load_torchvision", "load_timm", "load_hf"]
 
 logger = logging.getLogger(__name__)
 
-from .._facts import SSL_MODELS  # noqa: E402  (re-exported)
 
-
-def _torch_load(path: Path, spec: str) -> Any:
-    try:
-        # weights_only=True: tensors and plain containers only, never arbitrary pickled code.
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # an unpickling refusal, a truncated file, not a checkpoint
-        raise MissingWeightsError(
-            f"Could not read {path} as a weights-only torch checkpoint for {spec!r} ({exc}); "
-            "re-save it as a plain state dict with torch.save(model.state_dict(), path)."
-        ) from exc
-
-
-def load_ssl(name: str, *, image_size: int | None = None) -> TorchImageBackbone:
-    """An ssl-transfer ResNet-50 from ``$PED_MODELS/<name>.pth``.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`SSL_MODELS` (or any other ``<name>.pth`` present in the folder).
-    image_size : int or None
-        Crop side (224 when None): Resize(side, bicubic) -> CenterCrop(side) -> ToTensor ->
-        Normalize(ImageNet mean/std), as in the ssl-transfer evaluation.
-
-    Raises
-    ------
-    UnknownModelError
-        ``name`` is neither a known model nor a file in the folder.
-    MissingWeightsError
-        The checkpoint is missing, unreadable, or lacks ResNet-50 weights.
-    """
-    from ._resnet import ResNet50, clean_state_dict
-
-    spec = f"ssl:{name}"
-    folder = models_dir()
-    path = folder / f"{name}.pth"
-    if not path.is_file():
-        if name not in SSL_MODELS:
-            raise UnknownModelError(
-                f"Unknown ssl model {name!r} (and no {path}); known: {', '.join(SSL_MODELS)}."
-            )
-        raise MissingWeightsError(
-            f"The checkpoint for {spec!r} is not at {path}: download {name}.pth from the "
-            "ssl-transfer release into that folder, or set PED_MODELS to the folder that "
-            "holds it."
-        )
-    state = clean_state_dict(_torch_load(path, spec))
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    net = ResNet50()
-    result = net.load_state_dict(state, strict=False)
-    if result.missing_keys:
-        shown = ", ".join(result.missing_keys[:5])
-        raise MissingWeightsError(
-            f"The checkpoint {path} lacks {len(result.missing_keys)} of the ResNet-50 "
-            f"weights {spec!r} needs (e.g. {shown}); it holds keys such as "
-            f"{', '.join(list(state)[:3]) or 'none'}."
-        )
-    if result.unexpected_keys:
-        logger.warning(
-            "%s: ignored %d keys that are not part of a ResNet-50 (e.g. %s)",
-            path,
-            len(result.unexpected_keys),
-            ", ".join(result.unexpected_keys[:5]),
-        )
-    size = image_size or 224
-    return TorchImageBackbone(
-        spec if image_size in (None, 224) else f"{spec}?image_size={size}",
-        net.eval(),
-        ImagePipeline(size, resize=size, interpolation="bicubic"),
-        feature_dim=2048,
-        weight_files=[path],
-    )
-
-
-class _PooledScript(nn.Module):
-    """Wrap a TorchScript module so that 4-D outputs are average-pooled."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.inner(x)
-        if isinstance(y, (tuple, list)):
-            y = y[0]
-        if y.dim() == 4:
-            return y.mean(dim=(2, 3))
-        if y.dim() == 3:
-            return y.mean(dim=1)
-        return y.flatten(1)
-
-
-def _user_path(raw: str, spec: str) -> Path:
-    path = Path(raw).expanduser()
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"The model file {path} of spec {spec!r} does not exist; give a path to a file."
-        )
-    return path
-
-
-def load_torchscript(raw_path: str, *, image_size: int | None = None) -> TorchImageBackbone:
-    """A TorchScript image model (``torch.jit.save`` output) as a backbone.
-
-    The module takes ImageNet-normalised ``(B, 3, S, S)`` images (S = ``image_size``,
-    224 by default; Resize + CenterCrop, bicubic) and returns features; a 4-D output is
-    average-pooled. The feature size is found by one forward pass on zeros.
-    """
-    spec = f"file:{raw_path}"
-    path = _user_path(raw_path, spec)
-    try:
-        inner = torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:
-        raise UnknownModelError(
-            f"Could not load {path} as TorchScript ({exc}); save the model with "
-            "torch.jit.save(torch.jit.script(model), path)."
-        ) from exc
-    net = _PooledScript(inner).eval()
-    size = image_size or 224
-    with torch.inference_mode():
-        dim = int(net(torch.zeros(1, 3, size, size)).shape[1])
-    return TorchImageBackbone(
-        spec if image_size in (None, 224) else f"{spec}?image_size={size}",
-        net,
-        ImagePipeline(size),
-        feature_dim=dim,
-        weight_files=[path],
-    )
-
-
-def load_onnx(raw: str, *, image_size: int | None = None) -> OnnxImageBackbone:
-    """Any tensor of an ONNX image model: ``onnx:<path>#<tensor>`` (first output if no tensor).
-
-    The input height and width come from the graph when they are fixed, else
-    ``image_size`` (224 by default); images are ImageNet-normalised RGB. A 4-D tensor is
-    average-pooled over its spatial axes, a 3-D one over its middle axis.
-    """
-    from ._onnx import open_graph
-
-    path_part, _, tensor = raw.partition("#")
-    spec = f"onnx:{raw}"
-    path = _user_path(path_part, spec)
-    try:
-        graph = open_graph(path, tensor or None, spec=spec)
-    except UnknownModelError:
-        raise
-    except Exception as exc:
-        raise UnknownModelError(f"Could not read {path} as an ONNX model ({exc}).") from exc
-    fh, fw = graph.fixed_hw()
-    side = image_size or 224
-    hw = (fh or side, fw or side)
-    session = graph.session()
-    batch_one = graph.batch_one()
-    probe = np.zeros((1, 3) + hw, dtype=np.float32)
-    (out,) = session.run([graph.tensor], {graph.input_name: probe})
-    dim = int(pool_tensor(out).shape[1])
-    canonical = f"onnx:{path_part}#{graph.tensor}"
-    if image_size not in (None, 224) and not (fh and fw):
-        canonical += f"?image_size={image_size}"
-    return OnnxImageBackbone(
-        canonical,
-        session,
-        input_name=graph.input_name,
-        output_name=graph.tensor,
-        pipeline=ImagePipeline(hw, mode="crop" if hw[0] == hw[1] else "stretch"),
-        feature_dim=dim,
-        batch_one=batch_one,
-        weight_files=[path],
-        digest_text=f"tensor={graph.tensor}",
-        session_factory=graph.session,
-    )
-
-
-# --------------------------------------------------------------------------- optional libraries
 def _require(module: str, spec: str, pip_name: str) -> Any:
     if importlib.util.find_spec(module) is None:
         raise MissingDependencyError(
@@ -286,7 +105,7 @@ def load_torchvision(arch: str, *, image_size: int | None = None) -> TorchImageB
             f"{local.parent}, and cannot be downloaded here: copy the file into one of them."
         )
     model = models.get_model(arch, weights=None)
-    model.load_state_dict(_torch_load(path, spec), strict=True)
+    model.load_state_dict(torch_load(path, spec), strict=True)
     model.eval()
     tf = weights.transforms()
     crop = image_size or int(tf.crop_size[0])
@@ -334,6 +153,7 @@ def load_timm(name: str, *, image_size: int | None = None) -> TorchImageBackbone
     """A timm model with pretrained weights from a local file only: the Hugging Face cache
     (looked up offline) or ``$PED_MODELS/timm/<name>.{safetensors,pth,bin}``."""
     spec = f"timm:{name}"
+    check_name(name, spec, folder=str(models_dir() / "timm"))
     timm = _require("timm", spec, "timm")
     try:
         cfg = timm.models.get_pretrained_cfg(name)
@@ -386,11 +206,18 @@ def load_timm(name: str, *, image_size: int | None = None) -> TorchImageBackbone
 
 
 class _HFVision(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    """Pooler output (or first token, or mean over space); with ``layer``, that hidden state's
+    first token (3-D states) or spatial mean (4-D states)."""
+
+    def __init__(self, model: nn.Module, layer: int | None = None) -> None:
         super().__init__()
         self.model = model
+        self.layer = layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.layer is not None:
+            h = self.model(pixel_values=x, output_hidden_states=True).hidden_states[self.layer]
+            return h[:, 0] if h.dim() == 3 else h.mean(dim=(2, 3))
         out = self.model(pixel_values=x)
         pooled = getattr(out, "pooler_output", None)
         if pooled is not None:
@@ -400,20 +227,42 @@ class _HFVision(nn.Module):
 
 
 class _HFText(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    """Mean of the last hidden state (or hidden state ``layer``) under the attention mask."""
+
+    def __init__(self, model: nn.Module, layer: int | None = None) -> None:
         super().__init__()
         self.model = model
+        self.layer = layer
         self._accepts = set(inspect.signature(model.forward).parameters)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        out = self.model(**{k: v for k, v in batch.items() if k in self._accepts})
-        m = batch["attention_mask"].to(out.last_hidden_state.dtype).unsqueeze(-1)
-        return (out.last_hidden_state * m).sum(1) / m.sum(1).clamp_min(1e-9)
+        inputs = {k: v for k, v in batch.items() if k in self._accepts}
+        if self.layer is None:
+            h = self.model(**inputs).last_hidden_state
+        else:
+            h = self.model(**inputs, output_hidden_states=True).hidden_states[self.layer]
+        m = batch["attention_mask"].to(h.dtype).unsqueeze(-1)
+        return (h * m).sum(1) / m.sum(1).clamp_min(1e-9)
 
 
 class _HFImageBackbone(TorchImageBackbone):
-    def __init__(self, spec: str, net: nn.Module, processor: Any, dim: int, files: list[Path]):
-        super().__init__(spec, net, ImagePipeline(224), feature_dim=dim, weight_files=files)
+    def __init__(
+        self,
+        spec: str,
+        net: nn.Module,
+        processor: Any,
+        dim: int,
+        files: list[Path],
+        digest_text: str | None = None,
+    ) -> None:
+        super().__init__(
+            spec,
+            net,
+            ImagePipeline(224),
+            feature_dim=dim,
+            weight_files=files,
+            digest_text=digest_text,
+        )
         self.processor = processor
 
     def preprocess_id(self) -> str:
@@ -425,15 +274,33 @@ class _HFImageBackbone(TorchImageBackbone):
         return self.processor(images=to_rgb(item), return_tensors="pt")["pixel_values"][0]
 
 
-def load_hf(model_id: str) -> Backbone:
+def _hidden_index(text: str, spec: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UnknownModelError(
+            f"Expected a hidden-state index after '#' in {spec!r} (e.g. #-2 for the one before "
+            f"the last), got {text!r}."
+        ) from None
+
+
+def load_hf(raw: str, *, image_size: int | None = None) -> Backbone:
     """A Hugging Face ``transformers`` model from the local cache only (``local_files_only``).
 
     Vision models (those with an image processor) give the pooler output, or the first
     token's state; text models give the mean of the last hidden states under the mask.
+    ``hf:<id>#<index>`` reads hidden state ``index`` instead (``output_hidden_states``; 0 is
+    the embeddings, -1 the last layer, -2 the one before): its first token (vision
+    transformers), spatial mean (convolutional networks) or masked mean (text).
+    ``image_size`` is ignored: the model's own image processor sets the input.
     """
     from ._text import BertTextBackbone
 
-    spec = f"hf:{model_id}"
+    model_id, _, layer_text = raw.partition("#")
+    spec = f"hf:{raw}"
+    layer = _hidden_index(layer_text, spec)
     transformers = _require("transformers", spec, "transformers")
     try:
         model = transformers.AutoModel.from_pretrained(model_id, local_files_only=True)
@@ -443,6 +310,13 @@ def load_hf(model_id: str) -> Backbone:
             "copy the model folder there, or pass a local folder as hf:/path/to/model."
         ) from exc
     model.eval()
+    n_states = int(getattr(model.config, "num_hidden_layers", 0) or 0) + 1
+    if layer is not None and not -n_states <= layer < n_states:
+        raise UnknownModelError(
+            f"The model {spec!r} has {n_states} hidden states (0 to {n_states - 1}, or -1 to "
+            f"-{n_states}); {layer} is out of range."
+        )
+    digest_text = None if layer is None else f"hidden_state={layer}"
     files = sorted(
         p
         for p in Path(getattr(model, "name_or_path", "") or ".").glob("*")
@@ -454,13 +328,13 @@ def load_hf(model_id: str) -> Backbone:
         processor = None
     dim = int(getattr(model.config, "hidden_size", 0) or 0)
     if processor is not None:
-        net = _HFVision(model)
-        backbone: Backbone = _HFImageBackbone(spec, net, processor, dim, files)
+        net = _HFVision(model, layer)
+        backbone: Backbone = _HFImageBackbone(spec, net, processor, dim, files, digest_text)
     else:
         tokenizer = transformers.AutoTokenizer.from_pretrained(model_id, local_files_only=True)
         backbone = BertTextBackbone(
             spec,
-            _HFText(model),
+            _HFText(model, layer),
             _HFTokenizerAdapter(tokenizer),
             feature_dim=dim,
             weight_files=files,
@@ -469,6 +343,8 @@ def load_hf(model_id: str) -> Backbone:
     if not files:
         backbone._digest_text = f"{spec};{getattr(model.config, '_commit_hash', '')}"
         backbone.weight_files = ()
+    elif digest_text is not None:
+        backbone._digest_text = digest_text
     return backbone
 
 
