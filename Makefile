@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[test,zoo]"
+	$(PY) -m pip install -q --no-deps "onnx2torch==1.5.15"
 	$(PY) -m ped zoo install --quiet
 	touch $(STAMP)
 
@@ -38,14 +39,24 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/ped demo
 
-# The published performance figures (docs/performance.md): about 28 + 21 minutes here.
+# The published performance figures (docs/performance.md): default threads, one thread, thread
+# scaling, TransRate and N < D, NLEEP, start-up; about 1.5 hours on a quiet 2-core machine.
 bench: $(STAMP)
-	nice $(PY) benchmarks/bench_scores.py --sizes cifar100,sun397 --official --blas-threads 1 \
-		--repeat 2 --json benchmarks/results/scores.json
+	nice $(PY) benchmarks/bench_scores.py --sizes cifar100,sun397,fewshot --official --repeat 2 \
+		--json benchmarks/results/scores.json
+	nice $(PY) benchmarks/bench_scores.py --sizes cifar100,sun397 --blas-threads 1 --repeat 2 \
+		--json benchmarks/results/scores_1thread.json
+	nice $(PY) benchmarks/bench_scores.py --sizes cifar100 --blas-threads 1,2,all \
+		--scores logme,hscore,gbc,sfda,transrate,ped+logme --json benchmarks/results/threads.json
+	nice $(PY) benchmarks/bench_scores.py --sizes tiny,fewshot --scores transrate,logme --official \
+		--repeat 3 --json benchmarks/results/transrate.json
 	nice $(PY) benchmarks/bench_scores.py --sizes cifar100 --scores nleep,ped+nleep --official \
-		--blas-threads 1 --json benchmarks/results/nleep_cifar100.json
+		--json benchmarks/results/nleep_cifar100.json
+	$(PY) benchmarks/bench_startup.py --json benchmarks/results/startup.json
 	$(PY) benchmarks/render.py --update docs/performance.md benchmarks/results/scores.json \
-		benchmarks/results/nleep_*.json benchmarks/results/real_*.json
+		benchmarks/results/scores_1thread.json benchmarks/results/threads.json \
+		benchmarks/results/transrate.json benchmarks/results/nleep_*.json \
+		benchmarks/results/real_*.json benchmarks/results/gpu.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
