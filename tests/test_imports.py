@@ -20,6 +20,9 @@ DOC = ROOT / "docs" / "architecture.md"
 #: Modules exempt from "ped-internal imports at module level": the faces load the library
 #: where a command or attribute is used, so `ped --help` and `import ped` stay fast.
 LAZY_FACES = ("ped", "ped.__main__", "ped.cli")
+#: A package whose import loads torch: it may be imported inside the function that opens a
+#: model (docs/architecture.md, "Layers").
+HEAVY = "ped.models"
 
 
 def layer_table(text: str) -> list[tuple[int, str]]:
@@ -54,8 +57,8 @@ def layer_of(module: str) -> int | None:
             ok = module == base or module.startswith(base + ".")
         else:
             ok = module == pattern
-        if ok:
-            spec = len(pattern.rstrip("*"))
+        if ok:  # an exact name beats a package pattern of the same name
+            spec = len(pattern[:-2]) if pattern.endswith(".*") else len(pattern) + 1
             if best is None or spec > best[0]:
                 best = (spec, layer)
     return None if best is None else best[1]
@@ -160,7 +163,15 @@ def check(src: Path = SRC) -> dict[str, list[str]]:
             if private is not None:
                 found["private"].append(f"{where} -> {private} (private to another package)")
             lazy_face = any(module == f or module.startswith(f + ".") for f in LAZY_FACES[2:])
-            if not top and not lazy_face and module not in LAZY_FACES[:2]:
+            heavy = target == HEAVY or target.startswith(HEAVY + ".")
+            own_package = module.startswith(target + ".")  # a cycle through the package
+            if (
+                not top
+                and not lazy_face
+                and module not in LAZY_FACES[:2]
+                and not heavy
+                and not (own_package)
+            ):
                 found["in function"].append(f"{where} -> {target} (import inside a function)")
     return found
 
