@@ -9,6 +9,7 @@ from __future__ import annotations
 # Explicit imports: each module registers its scores when imported.
 from . import gbc as gbc  # noqa: F401
 from . import hscore as hscore  # noqa: F401
+from . import knn as knn  # noqa: F401
 from . import leep as leep  # noqa: F401
 from . import logme as logme  # noqa: F401
 from . import nce as nce  # noqa: F401
