@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Explicit imports: each module registers its scores when imported.
 from . import gbc as gbc  # noqa: F401
+from . import etran as etran  # noqa: F401
 from . import hscore as hscore  # noqa: F401
 from . import knn as knn  # noqa: F401
 from . import leep as leep  # noqa: F401
