@@ -28,6 +28,8 @@ def direct_lda_with_eigen_step(X, y):
 
 def test_lda_equals_the_official_construction_whose_eigen_step_cancels():
     X, y = blobs(n_per_class=30, n_classes=5, dim=7)
+    keep = (y != 0) | (np.cumsum(y == 0) <= 12)  # unequal priors
+    X, y = X[keep], y[keep]
     assert ped.score("etran_lda", X, y) == pytest.approx(
         direct_lda_with_eigen_step(X, y), rel=1e-10
     )
