@@ -15,6 +15,7 @@ from . import leep as leep  # noqa: F401
 from . import logme as logme  # noqa: F401
 from . import nce as nce  # noqa: F401
 from . import nleep as nleep  # noqa: F401
+from . import pactran as pactran  # noqa: F401
 from . import parc as parc  # noqa: F401
 from . import reg_hscore as reg_hscore  # noqa: F401
 from . import sfda as sfda  # noqa: F401
