@@ -13,6 +13,7 @@ from . import hscore as hscore  # noqa: F401
 from . import knn as knn  # noqa: F401
 from . import leep as leep  # noqa: F401
 from . import logme as logme  # noqa: F401
+from . import ncti as ncti  # noqa: F401
 from . import nce as nce  # noqa: F401
 from . import nleep as nleep  # noqa: F401
 from . import pactran as pactran  # noqa: F401
