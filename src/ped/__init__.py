@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from . import evaluation
 from .dynamics import ReferenceStats, Simulation, simulate
+from .hub import HubScore, hub_score, hub_scores
+from .sa import spread_attract
 from .scoring import describe_score, list_scores, score, score_many
 
 __version__ = "0.1.0"
@@ -17,6 +19,10 @@ __all__ = [
     "ReferenceStats",
     "Simulation",
     "simulate",
+    "spread_attract",
+    "HubScore",
+    "hub_score",
+    "hub_scores",
     "score",
     "score_many",
     "list_scores",
