@@ -48,8 +48,9 @@ def _input_file(case: str) -> Path | None:
 
 
 if _input_file(CASES[0]) is None:
-    pytest.skip("parity inputs not found (tests/data/parity or ../shared/parity)",
-                allow_module_level=True)
+    pytest.skip(
+        "parity inputs not found (tests/data/parity or ../shared/parity)", allow_module_level=True
+    )
 
 DETERMINISTIC = 1e-10
 OPTIMISER = 1e-6
@@ -174,9 +175,7 @@ def test_pactran_gaussian(case, key):
         got = ped.score("pactran_linear", X, y, lda_factor=lda)
     else:
         m = S2F.fullmatch(key)
-        got = ped.score(
-            "pactran_gauss", X, y, lda_factor=float(m["l"]), s2_factor=float(m["s"])
-        )
+        got = ped.score("pactran_gauss", X, y, lda_factor=float(m["l"]), s2_factor=float(m["s"]))
     assert got == pytest.approx(-expected(case, key), rel=OPTIMISER)
 
 

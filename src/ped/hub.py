@@ -88,8 +88,7 @@ def _check_models(models: Mapping[Any, Any]) -> dict[str, tuple[Any, Any]]:
     for name, pair in models.items():
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
             raise ValueError(
-                f"Expected a (features, labels) pair for model {name!r}, "
-                f"got {type(pair).__name__}."
+                f"Expected a (features, labels) pair for model {name!r}, got {type(pair).__name__}."
             )
         out[str(name)] = (pair[0], pair[1])
     return out

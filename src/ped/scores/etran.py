@@ -16,8 +16,7 @@ from ._registry import register
 __all__ = ["etran_energy", "etran_lda", "energy_count", "nearest_mean_probabilities"]
 
 _REFERENCE = (
-    "Gholami et al., ETran: Energy-Based Transferability Estimation, ICCV 2023 "
-    "(arXiv:2308.02027)."
+    "Gholami et al., ETran: Energy-Based Transferability Estimation, ICCV 2023 (arXiv:2308.02027)."
 )
 
 

@@ -85,7 +85,6 @@ def pac_gauss_terms(
     C = n_classes
     Xc = np.array(X, dtype=np.float64, copy=not _owned)
     Xc -= Xc.mean(axis=0)
-    Y = _onehot(codes, C)
     lam = lda_factor * N
     rows = np.arange(N)
     label_log = np.log(1.0 + _EPS)  # Y log(Y + 1e-10) is this for the true class, 0 elsewhere
@@ -462,8 +461,7 @@ pactran_ndir.__doc__ = "Minus PACTran-Dirichlet on mixture posteriors (``pac_ndi
 
 @register(
     "pactran_ngamma",
-    summary="Minus PACTran-Gamma over the posteriors of a Gaussian mixture fitted on the "
-    "features.",
+    summary="Minus PACTran-Gamma over the posteriors of a Gaussian mixture fitted on the features.",
     reference=_REFERENCE,
 )
 def pactran_ngamma(
