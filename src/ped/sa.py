@@ -37,6 +37,7 @@ from sklearn.decomposition import PCA
 
 from ._stats import ClassStats
 from ._validation import check_bool, check_features_labels, check_int, check_positive
+from .scores._dense import dense_features
 from .scores._linalg import sym_eigh
 
 __all__ = [
@@ -136,31 +137,32 @@ def spread_attract_stats(
     sa_components: int = 64,
     sa_random_state: Any = 1919,
     sa_gate: bool = True,
+    _features: bool = False,
 ) -> tuple[ClassStats, SpreadAttract]:
     """`spread_attract` on validated class statistics: the statistics of the transformed
-    features (``stats`` itself when the gate stays closed) and the result record."""
+    features (``stats`` itself when the gate stays closed) and the result record (whose
+    ``features`` is an empty array unless ``_features``, to spare an N x D copy)."""
     alpha = check_positive(sa_alpha, "sa_alpha", allow_zero=True)
     sigma = check_positive(sa_sigma, "sa_sigma", allow_zero=True)
     n_comp = check_int(sa_components, "sa_components", minimum=1)
     gate = check_bool(sa_gate, "sa_gate")
     value = sa_gate_value(stats)
     if gate and not value < _GATE_THRESHOLD:
-        return stats, SpreadAttract(
-            features=stats.features(), applied=False, gate_value=value, offsets=None
-        )
+        feats = stats.features() if _features else np.empty((0, 0))
+        return stats, SpreadAttract(features=feats, applied=False, gate_value=value, offsets=None)
     k = min(n_comp, stats.n_samples, stats.n_features)
     Z = PCA(
         n_components=k,
         svd_solver="randomized",
         random_state=sa_random_state,
         iterated_power=1,
-    ).fit_transform(stats.features())
+        copy=False,  # centres the copy made here in place
+    ).fit_transform(dense_features(stats, writable=True))
     reduced = ClassStats(Z, stats.labels, device=stats.device)
     offsets = attract_offsets(reduced.means, reduced.class_vars, alpha=alpha, sigma=sigma)
     moved = reduced.translated(offsets)
-    result = SpreadAttract(
-        features=Z + offsets[stats.codes], applied=True, gate_value=value, offsets=offsets
-    )
+    feats = Z + offsets[stats.codes] if _features else np.empty((0, 0))
+    result = SpreadAttract(features=feats, applied=True, gate_value=value, offsets=offsets)
     return moved, result
 
 
@@ -224,5 +226,6 @@ def spread_attract(
         sa_components=n_components,
         sa_random_state=random_state,
         sa_gate=gate,
+        _features=True,
     )
     return result

@@ -75,7 +75,11 @@ def etran_energy(
     percent = check_fraction(percent, "percent", low=0.1, high=100.0)
     E = np.empty(stats.n_samples)
     for rows, block in stats.iter_blocks():
-        E[rows] = logsumexp(block, axis=1)
+        for start in range(0, block.shape[0], 4096):  # small temporaries in logsumexp
+            part = slice(start, start + 4096)
+            E[rows.start + start : rows.start + start + block[part].shape[0]] = logsumexp(
+                block[part], axis=1
+            )
     k = energy_count(stats.n_samples, percent)
     return float(np.mean(np.sort(E)[:k]))
 

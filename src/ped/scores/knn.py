@@ -6,18 +6,12 @@ import numpy as np
 
 from .._stats import ClassStats
 from .._validation import Labels, check_choice, check_int
+from ._dense import dense_features
 from ._registry import register
 
 __all__ = ["knn", "knn_predictions"]
 
-_BLOCK_ELEMENTS = 1 << 22  # entries of one (rows x n) block of distances (32 MB in float64)
-
-
-def _dense_features(stats: ClassStats) -> np.ndarray:
-    """The (translated) features as float64, without a copy when they already are."""
-    if stats.offsets is None and stats.X.dtype == np.float64:
-        return stats.X
-    return stats.features()
+_BLOCK_ELEMENTS = 1 << 20  # entries of one (rows x n) block of distances (8 MB in float64)
 
 
 def knn_predictions(
@@ -50,7 +44,10 @@ def knn_predictions(
     n = X.shape[0]
     if metric == "cosine":
         norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-        F = X / np.where(norms > 0, norms, 1.0)[:, None]
+        F = np.empty_like(X)
+        for start in range(0, n, 4096):  # no temporary of the features' size
+            part = slice(start, start + 4096)
+            np.divide(X[part], np.where(norms[part] > 0, norms[part], 1.0)[:, None], out=F[part])
         sq = None
     else:
         F = X
@@ -145,5 +142,5 @@ def knn(
             f"Expected k <= n_samples - 1 = {n - 1} (leave-one-out neighbours), got k={k}; "
             "pass a smaller k."
         )
-    pred = knn_predictions(_dense_features(stats), stats.codes, stats.n_classes, k=k, metric=metric)
+    pred = knn_predictions(dense_features(stats), stats.codes, stats.n_classes, k=k, metric=metric)
     return float(np.count_nonzero(pred == stats.codes) / n)

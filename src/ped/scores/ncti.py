@@ -14,6 +14,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from .._stats import ClassStats
 from .._validation import Labels, check_choice, check_int
+from ._dense import dense_features
 from ._registry import register
 
 __all__ = ["ncti", "ncti_components", "NCTI_COMPONENTS"]
@@ -35,6 +36,7 @@ def ncti_components(
     *,
     n_components: int = 64,
     random_state: Any = 0,
+    _owned: bool = False,
 ) -> tuple[float, float, float]:
     r"""The three components of NCTI for one model: ``(seli, ncc, vc)``.
 
@@ -75,7 +77,7 @@ def ncti_components(
         ``(seli, ncc, vc)``.
     """
     k = min(n_components, X.shape[0], X.shape[1])
-    pca = PCA(n_components=k, random_state=random_state)
+    pca = PCA(n_components=k, random_state=random_state, copy=not _owned)
     Z = pca.fit_transform(np.asarray(X, dtype=np.float64))
     temp = max(float(np.exp(-pca.explained_variance_[:32].sum())), 1e-10)
     if temp == 1e-10:
@@ -144,11 +146,13 @@ def ncti(
     """
     component = check_choice(component, "component", NCTI_COMPONENTS)
     n_components = check_int(n_components, "n_components", minimum=1)
+    X = dense_features(stats, writable=True)
     seli, ncc, vc = ncti_components(
-        stats.features(),
+        X,
         stats.codes,
         stats.n_classes,
         n_components=n_components,
         random_state=random_state,
+        _owned=True,
     )
     return {"seli": seli, "ncc": ncc, "vc": -vc}[component]

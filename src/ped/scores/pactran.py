@@ -15,6 +15,7 @@ from scipy.special import digamma, gammaln, logsumexp
 
 from .._stats import ClassStats
 from .._validation import Labels, check_int, check_positive
+from ._dense import dense_features
 from ._pca import covariance_pca, pca_project
 from ._registry import register
 from .nleep import _fit_mixture, _n_components_for_variance
@@ -190,7 +191,7 @@ def pactran_gauss(
     lda_factor, max_iter = _check_gauss(lda_factor, max_iter)
     s2_factor = check_positive(s2_factor, "s2_factor")
     loss, log_s2inv = pac_gauss_terms(
-        stats.features(),
+        dense_features(stats, writable=True),
         stats.codes,
         stats.n_classes,
         lda_factor=lda_factor,
@@ -248,7 +249,7 @@ def pactran_linear(
     """
     lda_factor, max_iter = _check_gauss(lda_factor, max_iter)
     loss, _ = pac_gauss_terms(
-        stats.features(),
+        dense_features(stats, writable=True),
         stats.codes,
         stats.n_classes,
         lda_factor=lda_factor,
