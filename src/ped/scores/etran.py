@@ -74,12 +74,10 @@ def etran_energy(
     """
     percent = check_fraction(percent, "percent", low=0.1, high=100.0)
     E = np.empty(stats.n_samples)
-    for rows, block in stats.iter_blocks():
-        for start in range(0, block.shape[0], 4096):  # small temporaries in logsumexp
-            part = slice(start, start + 4096)
-            E[rows.start + start : rows.start + start + block[part].shape[0]] = logsumexp(
-                block[part], axis=1
-            )
+    step = 1024  # rows gathered (as float64, offsets added) and reduced at a time
+    for start in range(0, stats.n_samples, step):
+        rows = np.arange(start, min(start + step, stats.n_samples))
+        E[rows] = logsumexp(stats.gather(rows), axis=1)
     k = energy_count(stats.n_samples, percent)
     return float(np.mean(np.sort(E)[:k]))
 
