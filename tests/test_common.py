@@ -52,6 +52,13 @@ def test_returns_python_float_and_finite(name):
     assert np.isfinite(v)
 
 
+# Scores that depend, by their definition, on the order of the label values: kNN's tied
+# votes go to the smallest label (transformer-ranker's rule), and PACTran-Gaussian's official
+# random start is drawn per class column (it stops at ftol 1e-6, not at the optimum). They are
+# checked with relabelings that keep the order.
+ORDER_DEPENDENT = ("knn", "pactran_gauss", "pactran_linear")
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_label_permutation_and_dtype_invariance(name):
     X, y, sp, ref = _inputs()
@@ -59,6 +66,9 @@ def test_label_permutation_and_dtype_invariance(name):
     relabel = np.array([3, 0, 2, 1])[y]  # permuted class ids
     names = np.array(["cat", "dog", "emu", "fox"])[y]  # strings
     sparse = np.array([-5, 10, 1000, 7])[y]  # sparse and negative integers
+    if name.split("+")[-1] in ORDER_DEPENDENT:
+        relabel = y + 3
+        sparse = np.array([-5, 7, 10, 1000])[y]
     for labels in (relabel, names, sparse, list(sparse)):
         assert _score(name, X, labels, sp, ref) == pytest.approx(base, rel=1e-9, abs=1e-12)
 
@@ -70,7 +80,8 @@ def test_sample_order_invariance(name):
     perm = np.random.default_rng(3).permutation(y.size)
     got = _score(name, X[perm], y[perm], sp[perm], ref)
     # Scores with a random component (mixtures, subsampling) see a different draw order.
-    rel = 1e-6 if "nleep" not in name and "parc" not in name else 0.2
+    random = ("nleep", "parc", "pactran_ndir", "pactran_ngamma")
+    rel = 0.2 if any(r in name for r in random) else 1e-6
     assert got == pytest.approx(base, rel=rel, abs=1e-9)
 
 

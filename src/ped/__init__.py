@@ -31,6 +31,10 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     "rank": ("ped.pipeline", "rank"),
     "finetune": ("ped.finetune", "finetune"),
     "run_benchmark": ("ped.benchmark", "run_benchmark"),
+    "spread_attract": ("ped.sa", "spread_attract"),
+    "HubScore": ("ped.hub", "HubScore"),
+    "hub_score": ("ped.hub", "hub_score"),
+    "hub_scores": ("ped.hub", "hub_scores"),
 }
 
 __all__ = [
@@ -42,12 +46,18 @@ __all__ = [
     "list_scores",
     "describe_score",
     "evaluation",
+    "spread_attract",
+    "HubScore",
+    "hub_score",
+    "hub_scores",
     "__version__",
 ]
 
 if TYPE_CHECKING:  # what static tools see; at run time `__getattr__` loads these
     from . import evaluation
     from .dynamics import ReferenceStats, Simulation, simulate
+    from .hub import HubScore, hub_score, hub_scores
+    from .sa import spread_attract
     from .scoring import describe_score, list_scores, score, score_many
 
 

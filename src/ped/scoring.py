@@ -3,6 +3,7 @@
 ``"ped+<base>"`` composes the PED dynamics (`ped.dynamics`) with any score that reads the
 features: the classes are moved apart first, then the base score is taken on the moved
 features. Neither `ped.scores` nor `ped.dynamics` knows of the other; this module joins them.
+``"sa+<base>"`` composes SA's spread-and-attract transformation (`ped.sa`) the same way.
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from ._validation import (
     check_targets,
 )
 from .dynamics import DYNAMICS_DEFAULTS, check_dynamics_params, check_reference, simulate_stats
+from .sa import SA_PARAMS, spread_attract_stats
 from .scores import ScoreInfo, blas_threads, get_score, registered
 
-__all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS"]
+__all__ = ["score", "score_many", "list_scores", "describe_score", "DYNAMICS_PARAMS", "SA_PARAMS"]
 
 #: Parameters of `ped.simulate` accepted by every ``ped+<base>`` score, with their defaults.
 DYNAMICS_PARAMS: dict[str, Any] = dict(DYNAMICS_DEFAULTS)
 
 
 def list_scores(*, include_ped: bool = True) -> list[str]:
-    """Names of every registered score, sorted; with ``ped+<base>`` for each features score.
+    """Names of every registered score, sorted; with ``ped+<base>`` and ``sa+<base>`` for
+    each features score (``include_ped=False``: the registered scores alone).
 
     Returns
     -------
@@ -40,53 +43,61 @@ def list_scores(*, include_ped: bool = True) -> list[str]:
     """
     names = sorted(registered())
     if include_ped:
-        names += [f"ped+{n}" for n in names if registered()[n].needs_features]
+        feature_names = [n for n in names if registered()[n].needs_features]
+        names += [f"{t}{n}" for t in _TRANSFORMS for n in feature_names]
     return names
 
 
-def _resolve(name: str) -> tuple[bool, ScoreInfo]:
+#: The feature transformations a base score can be composed with, and their parameters.
+_TRANSFORMS: dict[str, dict[str, Any]] = {"ped+": DYNAMICS_PARAMS, "sa+": SA_PARAMS}
+
+
+def _resolve(name: str) -> tuple[str, ScoreInfo]:
+    """``(transform, info)``: the transformation prefix (``""``, ``"ped+"``, ``"sa+"``) and
+    the base score."""
     if not isinstance(name, str):
         raise TypeError(f"Expected a score name as a string, got {type(name).__name__}.")
     key = name.strip().lower()
-    if key.startswith("ped+"):
-        info = get_score(key[4:])
-        if not info.needs_features:
-            raise ValueError(
-                f"Score {info.name!r} does not read features, so 'ped+{info.name}' is "
-                "undefined (PED moves features)."
-            )
-        return True, info
-    return False, get_score(key)
+    for prefix in _TRANSFORMS:
+        if key.startswith(prefix):
+            info = get_score(key[len(prefix) :])
+            if not info.needs_features:
+                what = "PED" if prefix == "ped+" else "SA"
+                raise ValueError(
+                    f"Score {info.name!r} does not read features, so '{prefix}{info.name}' is "
+                    f"undefined ({what} moves features)."
+                )
+            return prefix, info
+    return "", get_score(key)
 
 
 def describe_score(name: str) -> dict[str, Any]:
     """Summary, reference and default parameters of a score (``ped+`` names included)."""
-    is_ped, info = _resolve(name)
-    params = dict(info.defaults)
-    if is_ped:
-        params = {**DYNAMICS_PARAMS, **params}
+    transform, info = _resolve(name)
+    params = {**_TRANSFORMS.get(transform, {}), **info.defaults}
     return {
-        "name": ("ped+" if is_ped else "") + info.name,
+        "name": transform + info.name,
         "summary": info.summary,
         "reference": info.reference,
         "params": params,
         "needs_features": info.needs_features,
         "needs_source_probs": info.needs_source_probs,
-        "scale_invariant": info.scale_invariant and not is_ped,
+        "scale_invariant": info.scale_invariant and not transform,
     }
 
 
 def _split_params(
-    name: str, is_ped: bool, info: ScoreInfo, params: Mapping[str, Any]
+    name: str, transform: str, info: ScoreInfo, params: Mapping[str, Any]
 ) -> tuple[dict, dict]:
+    own = _TRANSFORMS.get(transform, {})
     dyn, base = {}, {}
     for k, v in params.items():
-        if is_ped and k in DYNAMICS_PARAMS:
+        if k in own:
             dyn[k] = v
         elif k in info.defaults:
             base[k] = v
         else:
-            valid = sorted(info.defaults) + (sorted(DYNAMICS_PARAMS) if is_ped else [])
+            valid = sorted(info.defaults) + sorted(own)
             raise ValueError(
                 f"Unknown parameter {k!r} for score {name!r}. Valid parameters: "
                 f"{', '.join(valid) if valid else 'none'}."
@@ -153,10 +164,17 @@ class _Inputs:
             self._moved[key] = simulate_stats(self.stats, ref, **checked)
         return self._moved[key]
 
+    def spread_attract(self, params: dict[str, Any]) -> ClassStats:
+        """Statistics of the SA-transformed features (computed once per parameter set)."""
+        key = ("sa+", *sorted({**SA_PARAMS, **params}.items()))
+        if key not in self._moved:
+            self._moved[key] = spread_attract_stats(self.stats, **{**SA_PARAMS, **params})[0]
+        return self._moved[key]
+
 
 def _run(name: str, inputs: _Inputs, reference: Any, params: Mapping[str, Any]) -> float:
-    is_ped, info = _resolve(name)
-    dyn, base = _split_params(name, is_ped, info, params)
+    transform, info = _resolve(name)
+    dyn, base = _split_params(name, transform, info, params)
     if info.needs_source_probs and inputs.source_probs is None:
         raise ValueError(
             f"Score {info.name!r} needs source_probs, the (n_samples, n_source_classes) "
@@ -175,7 +193,12 @@ def _run(name: str, inputs: _Inputs, reference: Any, params: Mapping[str, Any]) 
     with blas_threads():  # PED_BLAS_THREADS, when set; no limit by default
         stats = None
         if info.needs_features:
-            stats = inputs.moved(reference, dyn).stats if is_ped else inputs.stats
+            if transform == "ped+":
+                stats = inputs.moved(reference, dyn).stats
+            elif transform == "sa+":
+                stats = inputs.spread_attract(dyn)
+            else:
+                stats = inputs.stats
         value = info.func(
             stats=stats,
             labels=inputs.labels,

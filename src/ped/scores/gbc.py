@@ -71,8 +71,9 @@ def gbc(
     source_probs: np.ndarray | None = None,
     targets: np.ndarray | None = None,
     gaussian: str = "spherical",
-    n_components: int = 64,
+    n_components: int | None = 64,
     var_floor: float = 1e-4,
+    ddof: int = 0,
 ) -> float:
     r"""Gaussian Bhattacharyya Coefficient (GBC), as the official google-research code.
 
@@ -117,8 +118,13 @@ def gbc(
         Class statistics of the features.
     gaussian : {"spherical", "diagonal"}, default "spherical"
         Class covariance model.
-    n_components : int, default 64
-        PCA dimensions.
+    n_components : int or None, default 64
+        PCA dimensions; None takes the features as they are (no PCA), as SA's GBC.
+    ddof : {0, 1}, default 0
+        Delta degrees of freedom of the class variances: 0 as the official GBC, 1 (sample
+        variances) as SA's port of it (``torch.var``), with which
+        ``ped.score("sa+gbc", X, y, n_components=None, ddof=1)`` equals SA's published GBC;
+        a class of one sample then gets variance 0 (floored), where ``torch.var`` gives NaN.
     var_floor : float, default 1e-4
         Lower bound of every class variance.
 
@@ -133,12 +139,22 @@ def gbc(
        Estimation using Bhattacharyya Class Separability. CVPR 2022. arXiv:2111.12780.
     """
     gaussian = check_choice(gaussian, "gaussian", ("spherical", "diagonal"))
-    n_components = check_int(n_components, "n_components", minimum=1)
+    if n_components is not None:
+        n_components = check_int(n_components, "n_components", minimum=1)
     var_floor = check_positive(var_floor, "var_floor")
-    k = min(n_components, stats.n_features, stats.n_samples)
-    _, comps = covariance_pca(stats, k)
-    Z = pca_project(stats, comps)
-    means, variances = class_moments(Z, stats.codes, stats.n_classes)
+    ddof = check_int(ddof, "ddof", minimum=0)
+    if ddof > 1:
+        raise ValueError(f"Expected ddof 0 or 1, got {ddof}.")
+    if n_components is None:
+        means, variances = stats.means, stats.class_vars.copy()
+    else:
+        k = min(n_components, stats.n_features, stats.n_samples)
+        _, comps = covariance_pca(stats, k)
+        Z = pca_project(stats, comps)
+        means, variances = class_moments(Z, stats.codes, stats.n_classes)
+    if ddof:
+        n = stats.counts.astype(np.float64)
+        variances *= (n / np.maximum(n - ddof, 1.0))[:, None]
     # The floor in the units of the statistics (features / stats.scale): exact, clamped to
     # [2**-1000, 2**1000] (beyond, every variance is floored or none is, to rounding).
     floor = float(np.clip(to_units(var_floor, stats.scale), 2.0**-1000, 2.0**1000))
