@@ -19,7 +19,7 @@ from PIL import Image
 
 from ped.data import UnreadableImageError, load_dataset
 from ped.data._common import SOURCE_CACHE
-from ped.data._dataset import to_rgb
+from ped.data._images import to_rgb
 from ped.data._safe_pickle import load_pickle
 from ped.errors import DataFileError, MissingDatasetError, PedError, UnknownDatasetError
 

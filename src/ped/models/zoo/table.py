@@ -14,6 +14,7 @@ the offline-zoo notes (three levels from shallow to deep, then the head); each r
 module), ``"onnx2torch"`` (the ONNX graph converted to torch, up to the tensor the zoo reads),
 or the reason it cannot (``Backbone.module`` is None for those).
 """
+# code-sizes: data table
 
 from __future__ import annotations
 
