@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_SCORES",
     "DEFAULT_PARAMS",
     "DEFAULT_REFERENCE",
+    "DEFAULT_TEXT_REFERENCE",
     "SCORE_BOUNDS",
     "SATURATION_TOL",
     "RankingResult",
@@ -42,6 +43,11 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = rank_params()
 
 #: The reference domain of PED's rescaling (paper, App. B).
 DEFAULT_REFERENCE = "imagenet-val"
+
+#: The reference domain `rank` uses instead of `DEFAULT_REFERENCE` for a text target (the
+#: paper has none): ``political-speeches``, general spoken English of another domain than the
+#: review and debate targets, and installed with the offline text datasets.
+DEFAULT_TEXT_REFERENCE = "political-speeches"
 
 
 def default_scores() -> list[str]:
@@ -244,7 +250,7 @@ class RankingResult:
             row: dict[str, Any] = {"model": m}
             for s in self.scores:
                 row[s] = self.values[s].get(m, float("nan"))
-                row[f"rank[{s}]"] = ranks[s][m]
+                row[f"rank[{s}]"] = ranks[s][m] if row[s] == row[s] else None
             prior = self.priors.get(m) or {}
             for key in ("params", "imagenet_top1"):
                 got = prior.get(key)
@@ -277,7 +283,10 @@ class RankingResult:
                         "imagenet_top1": (self.priors.get(m) or {}).get("imagenet_top1"),
                     },
                     "stored_scores": list(self.stored.get(m, [])),
-                    "ranks": {s: ranks[s][m] for s in self.scores},
+                    "ranks": {
+                        s: ranks[s][m] if _number(self.values[s].get(m)) is not None else None
+                        for s in self.scores
+                    },
                     "seconds": self.seconds.get(m),
                     "timings": self.timings.get(m, {}),
                     "n_samples": self.n_samples.get(m),

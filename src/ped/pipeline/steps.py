@@ -30,9 +30,9 @@ from ..scores import rank_params
 from ..scoring import list_scores
 from ..store import ResultsDB
 from .cells import SET_LEVEL_SCORES, cell_params, check_params, compute_cells, score_the_set
-from .result import DEFAULT_REFERENCE, RankingResult, default_scores
+from .result import DEFAULT_REFERENCE, DEFAULT_TEXT_REFERENCE, RankingResult, default_scores
 
-__all__ = ["rank", "effective_params"]
+__all__ = ["rank", "effective_params", "open_target"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def rank(
         orders the ranking.
     reference : str, Dataset, "target" or None, default "imagenet-val"
         Where PED's rescaling statistics come from: a dataset spec (default ImageNet val, as
-        in the paper), ``"target"`` for the target data's own statistics, or None for the
+        in the paper; for a text target the default becomes `DEFAULT_TEXT_REFERENCE`), ``"target"`` for the target data's own statistics, or None for the
         same with a warning. If the reference dataset is missing (`MissingDatasetError`),
         the target's statistics are used and `RankingResult.warnings` says so.
     limit : int, optional
@@ -248,6 +248,8 @@ def _prepare(
     models, names = _check_request(models, scores, where["limit"], on_missing_reference)
     needs_reference = any(n.startswith("ped+") for n in names)
     target, dataset_name = _open_target(dataset, where["split"])
+    if reference == DEFAULT_REFERENCE and getattr(target, "modality", "image") == "text":
+        reference = DEFAULT_TEXT_REFERENCE  # PED's reference must be of the target's kind
     reference, fallback_reason = _check_reference(reference, needs_reference, on_missing_reference)
     if params:
         check_params(names, params)
@@ -294,6 +296,22 @@ def _check_request(
             f"{on_missing_reference!r}."
         )
     return models, names
+
+
+def open_target(spec: str, split: str = "all") -> Any:
+    """The target dataset of a spec, as `rank` opens it (the CLI summarises it first).
+
+    Parameters
+    ----------
+    spec : str
+        A dataset spec.
+    split : str, default "all"
+
+    Returns
+    -------
+    Dataset
+    """
+    return _load_dataset(spec, split)
 
 
 def _open_target(dataset: Any, split: str) -> tuple[Any, str]:
