@@ -191,19 +191,15 @@ def rank(
     )
     database = _open_db(db)
     result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names})
-    result.digits = digits
-    runs = []
+    runs: list[_ModelRun] = []
     for i, model in enumerate(models):
-        run = _score_model(model, ctx, database)
-        runs.append(run)
-        run.prior = _prior(model, run.name, database)
-        _add_to_result(result, run)
-        if database is not None:
-            _record(database, run, ctx)
+        runs.append(_score_model(model, ctx, database))
+        _add_to_result(result, runs[-1])
+        _record(database, runs[-1], ctx)
         if progress is not None:
             progress(i + 1, len(models), description="models")
     score_the_set(result, runs, ctx, database)
-    _finish(result, ctx)
+    _finish(result, ctx, digits)
     return result
 
 
@@ -495,6 +491,7 @@ def _score_model(model: Any, ctx: _RankContext, database: Any = None) -> _ModelR
         reasons=reasons,
         cells=cells,
         computed=set(todo),
+        prior=_prior(model, name, database),
     )
 
 
@@ -532,6 +529,8 @@ def _add_to_result(result: RankingResult, run: _ModelRun) -> None:
 
 def _record(database: Any, run: _ModelRun, ctx: _RankContext) -> None:
     """Store the cells this run computed, each with its parameters, and the run itself."""
+    if database is None:
+        return
     fs = run.features
     split = str(getattr(ctx.target, "split", ctx.split))
     share = run.timings["score"] / max(len(run.computed), 1)
@@ -570,8 +569,9 @@ def _record(database: Any, run: _ModelRun, ctx: _RankContext) -> None:
     )
 
 
-def _finish(result: RankingResult, ctx: _RankContext) -> None:
-    """The overall reference and the warnings a user must see."""
+def _finish(result: RankingResult, ctx: _RankContext, digits: int = 4) -> None:
+    """The overall reference and the warnings a user must see (ties within `digits`)."""
+    result.digits = digits
     used = set(result.references.values()) - {"none"}
     result.reference = used.pop() if len(used) == 1 else ("mixed" if used else "none")
     warnings: list[str] = []

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ped._paths import results_db_path
 from ped.errors import StoreError
 
 from .published import PUBLISHED_SOURCES, published_ground_truth, published_metric
@@ -50,8 +51,6 @@ class ResultsDB(ScoresTable):
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
         if path is None:
-            from ped._paths import results_db_path
-
             path = results_db_path()
         self.path = Path(path).expanduser()
         self.timeout = float(timeout)
