@@ -435,3 +435,38 @@ def test_rank_cli_baselines_and_set_level_scores(tmp_path):
     listed = _ped(tmp_path, "scores", "--json")
     names = {r["name"] for r in json.loads(listed.stdout)}
     assert {"knn", "linear_cv"} <= names
+
+
+def test_evaluate_and_report_after_a_rank_with_na_cells(home, monkeypatch, capsys):
+    """Issue 14 item 5: n/a cells (LEEP without a source classifier, SFDA on constant
+    features) leave the database, and a --json file, that evaluate and report still read."""
+    fake = FakeData(SEPS).install(monkeypatch)
+    real = fake.extract
+
+    def extract(model, dataset, **kw):
+        fs = real(model, dataset, **kw)
+        if model == "fake:d":
+            fs.features = np.ones_like(fs.features)
+        return fs
+
+    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
+    rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme,sfda,leep", "--json",
+                        "-q")  # fmt: skip
+    assert rc == 0, err
+    scores = home / "scores.json"
+    scores.write_text(out)
+    truth = home / "truth.json"
+    truth.write_text(json.dumps({"fake:a": 95, "fake:b": 90, "fake:c": 70, "fake:d": 40}))
+    for extra in ([], ["--scores", str(scores)]):
+        rc, out, err = _run(
+            capsys, "evaluate", "fake-target", "--truth", str(truth), "--json", *extra
+        )
+        assert rc == 0, err
+        assert json.loads(out)["scores"]["logme"]["metrics"]["weighted_tau"] == pytest.approx(1.0)
+    rc, out, err = _run(capsys, "report", "fake-target", "--truth", str(truth), "--format", "md",
+                        "--out", str(home / "rep"), "--n-boot", "20")  # fmt: skip
+    assert rc == 0, err
+    assert (home / "rep" / "report.md").is_file()
+    rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme,sfda,leep")
+    assert rc == 0, err
+    assert "n/a" in out and "sfda is n/a for fake:d" in " ".join(out.split())
