@@ -132,9 +132,8 @@ def rank(
         Model specs (``"zoo:efficientnet-lite0"``, ``"timm:resnet50"``, ...) or backbones.
     scores : iterable of str, optional
         Score names; default `DEFAULT_SCORES` (those registered in this build). The first
-        orders the ranking. ``"ncti"`` and ``"etran"`` are the set-level scores of `ped.hub`,
-        computed over all the models once their features are here. A cell a model cannot
-        have is NaN, with its reason in `RankingResult.reasons`; the run goes on.
+        orders the ranking. ``"ncti"``, ``"etran"``: set-level scores over all the models
+        (`ped.hub`). A cell a model cannot have is NaN, its reason in `RankingResult.reasons`.
     reference : str, Dataset, "target" or None, default "imagenet-val"
         Where PED's rescaling statistics come from: a dataset spec (default ImageNet val, as
         in the paper; for a text target the default becomes `DEFAULT_TEXT_REFERENCE`), ``"target"`` for the target data's own statistics, or None for the
@@ -152,8 +151,8 @@ def rank(
         ``--reference`` explicitly).
     params : mapping, optional
         Per-score hyper-parameters, as in `ped.scoring.score_many`; they override
-        `DEFAULT_PARAMS` (PED at nsigma 0.3, the benchmark's choice). A cell stored in `db`
-        with the same features and parameters is read back, not computed.
+        `DEFAULT_PARAMS` (PED at nsigma 0.3). Cells stored with the same features and
+        parameters are read back from `db`, not computed.
     store : FeatureStore, str or Path, optional
         Feature store (default ``$PED_HOME/features``).
     db : ResultsDB, str, Path or False, optional
@@ -182,15 +181,10 @@ def rank(
     ...            limit=500)  # doctest: +SKIP
     >>> res.to_frame()  # doctest: +SKIP
     """
+    where = dict(limit=limit, split=split, reference_limit=reference_limit, store=store)
+    how = dict(batch_size=batch_size, device=device, progress=progress)
     models, ctx = _prepare(
-        dataset,
-        models,
-        scores,
-        reference,
-        on_missing_reference,
-        params,
-        dict(limit=limit, split=split, reference_limit=reference_limit, store=store),
-        dict(batch_size=batch_size, device=device, progress=progress),
+        dataset, models, scores, reference, on_missing_reference, params, where, how
     )
     database = _open_db(db)
     result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names})
