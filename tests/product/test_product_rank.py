@@ -341,3 +341,33 @@ def test_set_level_scores_over_the_candidates(monkeypatch, db):
     assert again.values == res.values
     three = rank("fake-target", list(SEPS)[:3], scores=["ncti"], db=db)
     assert three.values["ncti"] != {m: res.values["ncti"][m] for m in list(SEPS)[:3]}
+
+
+def test_set_level_parameters_are_checked_before_any_work(monkeypatch, db):
+    fake = FakeData(SEPS).install(monkeypatch)
+    with pytest.raises(ValueError, match="Unknown parameter 'k' for score 'etran'"):
+        rank("fake-target", ["fake:a"], scores=["etran"], params={"etran": {"k": 1}})
+    assert fake.calls == []
+    res = rank("fake-target", list(SEPS), scores=["ncti"], params={"ncti": {"n_components": 4}})
+    assert set(res.values["ncti"]) == set(SEPS)
+
+
+def test_a_text_target_gets_a_text_reference(monkeypatch, db):
+    """Issue 14 item 9: PED's fallback note names a text reference for a text target."""
+    from _product_fakes import FakeDataset
+
+    from ped.pipeline import DEFAULT_TEXT_REFERENCE
+
+    fake = FakeData(SEPS)
+    fake.reference_name = DEFAULT_TEXT_REFERENCE
+    fake.install(monkeypatch)
+    real = fake.load_dataset
+
+    def load_dataset(spec, split="all"):
+        got = real(spec, split)
+        return FakeDataset(got.spec, got.split, modality="text") if spec == "fake-target" else got
+
+    monkeypatch.setattr("ped.pipeline.steps._load_dataset", load_dataset)
+    res = rank("fake-target", ["fake:a"], scores=["ped+logme"], db=db)
+    assert f"'{DEFAULT_TEXT_REFERENCE}' is not on this machine" in res.warnings[0]
+    assert "imagenet" not in res.warnings[0]

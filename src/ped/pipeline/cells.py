@@ -35,6 +35,12 @@ logger = logging.getLogger(__name__)
 #: Scores `rank` computes over the candidate set (`ped.hub`), after every model's features.
 SET_LEVEL_SCORES: tuple[str, ...] = tuple(HUB_SCORES)
 
+#: The parameters of the set-level scores (`ped.hub.hub_score`).
+_SET_LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
+    "ncti": ("n_components", "random_state"),
+    "etran": ("percent",),
+}
+
 #: What a score may raise for one model's data without the whole run stopping (a constant
 #: feature, a missing source classifier, a singular matrix).
 _CELL_ERRORS = (ValueError, ArithmeticError, PedError)
@@ -54,9 +60,9 @@ def check_params(names: Sequence[str], params: Mapping[str, Mapping[str, Any]]) 
                 f"Parameters given for score {name!r}, which is not asked; asked: "
                 f"{', '.join(names)}."
             )
-        if name in SET_LEVEL_SCORES:
-            continue  # checked by ped.hub when the set is scored
-        valid = describe_score(name)["params"]
+        valid = (
+            _SET_LEVEL_PARAMS[name] if name in SET_LEVEL_SCORES else describe_score(name)["params"]
+        )
         for key in given:
             if key not in valid:
                 raise ValueError(
