@@ -221,3 +221,27 @@ def test_select_best_is_strict_and_starts_from_zero():
     assert select_best([("a", 50.0), ("b", 70.0), ("c", 70.0)]) == ("b", 70.0)
     assert select_best([("a", 0.0), ("b", -1.0)]) == ("a", 0.0)
     assert select_best([("a", -5.0), ("b", 10.0)]) == ("b", 10.0)
+
+
+def test_nan_grid_point_is_stored_and_rerun_does_no_work(tmp_path, monkeypatch):
+    """Issue 13 item 5: a diverged point (NaN) was dropped by INSERT OR IGNORE, then the
+    sweep crashed; now it is stored with its reason, never chosen, and not run again."""
+    import math
+
+    from ped.finetune import jobs
+
+    real = jobs.train_and_score
+
+    def diverges_at_high_lr(*args, **kw):
+        return float("nan") if kw["lr"] == 0.1 else real(*args, **kw)
+
+    monkeypatch.setattr(jobs, "train_and_score", diverges_at_high_lr)
+    db = ResultsDB(tmp_path / "r.sqlite")
+    res = finetune(fakes.FakeBackbone(), fakes.image_splits(), db=db, **GRID)
+    scores = [v["score"] for v in res.val_scores]
+    assert [math.isnan(s) for s in scores] == [True, True, False, False]
+    assert res.best["lr"] == 0.01 and math.isfinite(res.test_score)
+    stored = [r for r in db.points() if r["lr"] == 0.1]
+    assert len(stored) == 2 and all("not a finite number" in r["reason"] for r in stored)
+    again = finetune(fakes.FakeBackbone(), fakes.image_splits(), db=db, **GRID)
+    assert again.n_computed == 0

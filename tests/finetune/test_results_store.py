@@ -164,7 +164,7 @@ def _today_file(path):
 def test_new_file_has_the_current_schema_version(tmp_path):
     from ped.store import SCHEMA_VERSION
 
-    assert ResultsDB(tmp_path / "r.sqlite").schema_version == SCHEMA_VERSION == 1
+    assert ResultsDB(tmp_path / "r.sqlite").schema_version == SCHEMA_VERSION == 2
 
 
 def test_unversioned_file_is_migrated_in_place(tmp_path):
@@ -188,5 +188,77 @@ def test_newer_schema_is_a_clear_error(tmp_path):
     con.execute("PRAGMA user_version = 7")
     con.commit()
     con.close()
-    with pytest.raises(StoreError, match=r"schema version 7, newer than the 1 this ped knows"):
+    with pytest.raises(StoreError, match=r"schema version 7, newer than the 2 this ped knows"):
         ResultsDB(path)
+
+
+def _version_1_file(path):
+    """A version-1 database (as the release before NaN storage wrote it), with rows."""
+    import sqlite3
+
+    from ped.store.schema import MIGRATIONS
+
+    con = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[0](con)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(
+        "INSERT INTO scores (model, dataset, name, params, value, seconds, created) "
+        "VALUES ('m', 'd', 'logme', '{}', 1.5, 0.1, 0.0)"
+    )
+    con.execute(
+        "INSERT INTO points (config_hash, model, dataset, protocol, phase, score, metric, "
+        "seconds, config, versions, created) VALUES ('h0', 'm', 'd', 'full', 'val', 50.0, "
+        "'accuracy', 1.0, '{}', '{}', 0.0)"
+    )
+    # what version 1 did with a NaN: refused (scores) or silently dropped (points)
+    with pytest.raises(sqlite3.IntegrityError):
+        con.execute(
+            "INSERT INTO scores (model, dataset, name, params, value, created) "
+            "VALUES ('m', 'd', 'sfda', '{}', ?, 0.0)",
+            (float("nan"),),
+        )
+    con.close()
+
+
+def test_version_1_file_migrates_to_2_keeping_its_rows(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    _version_1_file(path)
+    db = ResultsDB(path)
+    assert db.schema_version == 2
+    assert db.scores("d") == {"logme": {"m": 1.5}}
+    assert db.point("h0")["score"] == 50.0 and db.point("h0")["reason"] is None
+    db.record_score("m", "d", "sfda", float("nan"), reason="features are constant")
+    assert db.score_reasons("d") == {"sfda": {"m": "features are constant"}}
+    assert db.prior("m") is None
+
+
+def test_nan_score_is_stored_with_its_reason_and_read_as_nan(db):
+    import math
+
+    db.record_score("m1", "d", "sfda", float("nan"), {"a": 1}, reason="constant features")
+    db.record_score("m2", "d", "sfda", 2.0, {"a": 1})
+    db.record_score("m3", "d", "leep", None, reason="no source classifier")
+    got = db.scores("d")
+    assert math.isnan(got["sfda"]["m1"]) and got["sfda"]["m2"] == 2.0
+    assert db.score_reasons("d") == {
+        "sfda": {"m1": "constant features"},
+        "leep": {"m3": "no source classifier"},
+    }
+    found = db.lookup_scores("m1", "d", {"sfda": {"a": 1}, "logme": {}})
+    assert list(found) == ["sfda"] and found["sfda"].reason == "constant features"
+    db.record_score("m1", "d", "sfda", 3.0, {"a": 1})  # a value later replaces the reason
+    assert db.score_reasons("d") == {"leep": {"m3": "no source classifier"}}
+
+
+def test_nan_grid_point_is_stored_not_dropped(db):
+    assert _point(db, "h1", float("nan")) is True
+    row = db.point("h1")
+    assert row["score"] is None and "not a finite number" in row["reason"]
+    assert [r["config_hash"] for r in db.points()] == ["h1"]
+
+
+def test_prior_round_trip(db):
+    db.record_prior("zoo:a", 1234, 75.1)
+    db.record_prior("zoo:b", None, None)
+    assert db.prior("zoo:a") == {"params": 1234, "imagenet_top1": 75.1}
+    assert db.prior("zoo:b") == {"params": None, "imagenet_top1": None}

@@ -58,6 +58,7 @@ class FakeData:
         self.reference = reference  # None: the reference dataset is missing
         self.calls: list[tuple[str, str]] = []
         self.ref_calls: list[str] = []
+        self.prior_calls: list[str] = []
 
     def load_dataset(self, spec: str, split: str = "all"):
         if spec == "imagenet-val" or spec == self.reference_name:
@@ -82,7 +83,8 @@ class FakeData:
         limit = kwargs.get("limit")
         if limit is not None:
             X, y = X[:limit], y[:limit]
-        return FakeFeatureSet(X, y, model=name, dataset=dataset.spec, split=dataset.split)
+        key = f"fake-{name}-{dataset.spec}-{self.seps[name]}-{limit}"
+        return FakeFeatureSet(X, y, model=name, dataset=dataset.spec, split=dataset.split, key=key)
 
     def reference_stats(self, model, dataset, **kwargs):
         name = model if isinstance(model, str) else model.spec
@@ -90,9 +92,16 @@ class FakeData:
         X, _ = blobs(self.seps[name], seed=99)
         return ReferenceStats.from_features(X * 2.0 + 1.0, source=str(dataset))
 
+    def model_prior(self, model):
+        name = model if isinstance(model, str) else model.spec
+        self.prior_calls.append(name)
+        sep = self.seps.get(name)
+        return {"params": None if sep is None else int(1000 * sep), "imagenet_top1": None}
+
     def install(self, monkeypatch):
         import ped.pipeline.steps as pipeline
 
+        monkeypatch.setattr(pipeline, "_model_prior", self.model_prior)
         monkeypatch.setattr(pipeline, "_load_dataset", self.load_dataset)
         monkeypatch.setattr(pipeline, "_extract", self.extract)
         monkeypatch.setattr(pipeline, "_reference_stats", self.reference_stats)

@@ -360,3 +360,114 @@ def test_start_up_imports_no_heavy_library(tmp_path, argv):
     if argv[0] != "scores":
         heavy |= {"numpy", "scipy"}
     assert not imported & heavy, sorted(imported & heavy)
+
+
+# ------------------------------- ped rank: cells, parameters, summary, priors (issues 12-16)
+def _rank_json(tmp_path: Path, *argv: str) -> dict:
+    res = _ped(tmp_path, "rank", "digits", "zoo:raw-pixels", "--limit", "100", "--json", *argv)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
+
+
+def _row(data: dict) -> dict:
+    (row,) = data["ranking"]
+    return row
+
+
+@pytest.mark.slow
+def test_rank_cli_na_cell_parameters_and_instant_repeat(tmp_path):
+    """A score the model cannot have is n/a with its reason and the run goes on (LEEP without
+    a source classifier); -p and --nsigma reach PED; the repeat reads every cell back."""
+    first = _rank_json(tmp_path, "-s", "logme,leep", "-s", "ped+logme")
+    row = _row(first)
+    assert row["values"]["leep"] is None and row["ranks"]["leep"] is None
+    assert "source_probs" in row["reasons"]["leep"]
+    assert any(n.startswith("leep is n/a for zoo:raw-pixels: ") for n in first["notes"])
+    assert row["values"]["logme"] is not None and row["stored_scores"] == []
+    assert row["prior"] == {"params": 0, "imagenet_top1": None}  # raw pixels: no weights
+    again = _row(_rank_json(tmp_path, "-s", "logme,leep", "-s", "ped+logme"))
+    assert again["stored_scores"] == ["leep", "logme", "ped+logme"]
+    assert again["values"] == row["values"] and again["timings"]["score"] == 0.0
+    at_06 = _row(_rank_json(tmp_path, "-s", "ped+logme", "-p", "ped+logme.nsigma=0.6"))
+    short = _row(_rank_json(tmp_path, "-s", "ped+logme", "--nsigma", "0.6"))
+    assert at_06["stored_scores"] == [] and short["stored_scores"] == ["ped+logme"]
+    assert at_06["values"]["ped+logme"] == short["values"]["ped+logme"]
+    assert at_06["values"]["ped+logme"] != row["values"]["ped+logme"]
+    db = ResultsDB(tmp_path / "home" / "results.sqlite")
+    assert db.score_reasons("digits")["leep"]["zoo:raw-pixels"] == row["reasons"]["leep"]
+    bad = _ped(tmp_path, "rank", "digits", "zoo:raw-pixels", "-s", "ped+logme", "-p",
+               "ped+logme.nsigmaa=1", "-q")  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: Unknown parameter 'nsigmaa' for score 'ped+logme'")
+
+
+def test_rank_cli_summary_on_stderr_unless_quiet(tmp_path):
+    res = _ped(tmp_path, "rank", "digits", "zoo:raw-pixels", "--limit", "5", "-s", "logme")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "digits [all]: 5 image items (first 5 of 1797), 10 classes" in res.stderr
+    assert "warning:" in res.stderr  # 5 items, 10 classes: classes without an item
+    assert "digits [all]" not in res.stdout
+    quiet = _ped(tmp_path, "rank", "digits", "zoo:raw-pixels", "--limit", "5", "-s", "logme", "-q")
+    assert quiet.returncode == 0 and "digits [all]" not in quiet.stderr
+
+
+@pytest.mark.slow
+def test_extract_summary_and_image_size_shared_with_rank(tmp_path):
+    res = _ped(tmp_path, "extract", "zoo:efficientnet-lite0@s8", "digits", "--limit", "40",
+               "--image-size", "32")  # fmt: skip
+    if res.returncode == 2 and "is not installed" in res.stderr:
+        pytest.skip(f"zoo not installed here: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "digits [all]: 40 image items" in res.stderr
+    ranked = _ped(tmp_path, "rank", "digits", "zoo:efficientnet-lite0@s8", "--limit", "40",
+                  "--image-size", "32", "-s", "logme", "--json")  # fmt: skip
+    assert ranked.returncode == 0, ranked.stderr[-3000:]
+    assert _row(json.loads(ranked.stdout))["cached"] is True
+
+
+@pytest.mark.slow
+def test_rank_cli_baselines_and_set_level_scores(tmp_path):
+    data = _rank_json(tmp_path, "-s", "knn,linear_cv,ncti,etran")
+    row = _row(data)
+    assert all(row["values"][s] is not None for s in ("knn", "linear_cv"))
+    assert data["set_level_scores"] == ["ncti", "etran"]
+    assert any("change when the set of candidates changes" in w for w in data["warnings"])
+    listed = _ped(tmp_path, "scores", "--json")
+    names = {r["name"] for r in json.loads(listed.stdout)}
+    assert {"knn", "linear_cv"} <= names
+
+
+def test_evaluate_and_report_after_a_rank_with_na_cells(home, monkeypatch, capsys):
+    """Issue 14 item 5: n/a cells (LEEP without a source classifier, SFDA on constant
+    features) leave the database, and a --json file, that evaluate and report still read."""
+    fake = FakeData(SEPS).install(monkeypatch)
+    real = fake.extract
+
+    def extract(model, dataset, **kw):
+        fs = real(model, dataset, **kw)
+        if model == "fake:d":
+            fs.features = np.ones_like(fs.features)
+        return fs
+
+    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
+    rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme,sfda,leep", "--json",
+                        "-q")  # fmt: skip
+    assert rc == 0, err
+    scores = home / "scores.json"
+    scores.write_text(out)
+    truth = home / "truth.json"
+    truth.write_text(json.dumps({"fake:a": 95, "fake:b": 90, "fake:c": 70, "fake:d": 40}))
+    for extra in ([], ["--scores", str(scores)]):
+        rc, out, err = _run(
+            capsys, "evaluate", "fake-target", "--truth", str(truth), "--json", *extra
+        )
+        assert rc == 0, err
+        got = json.loads(out)["scores"]
+        assert "leep" not in got and np.isfinite(got["sfda"]["metrics"]["weighted_tau"])
+    rc, out, err = _run(capsys, "report", "fake-target", "--truth", str(truth), "--format", "md",
+                        "--out", str(home / "rep"), "--n-boot", "20")  # fmt: skip
+    assert rc == 0, err
+    assert (home / "rep" / "report.md").is_file()
+    rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme,sfda,leep", "-q")
+    assert rc == 0, err
+    assert "n/a" in out and "sfda is n/a for fake:d" in " ".join(out.split())

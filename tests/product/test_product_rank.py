@@ -74,6 +74,8 @@ def test_to_frame_columns_and_best_first(monkeypatch, db):
         "rank[logme]",
         "ped+logme",
         "rank[ped+logme]",
+        "params",
+        "imagenet_top1",
         "seconds",
         "cached",
         "reference",
@@ -245,3 +247,127 @@ def test_register_refuses_bad_facts(temporary_score):
     with pytest.raises(ValueError, match=r"rank_defaults of score 'zz_bad2' name unknown"):
         temporary_score("zz_bad2", rank_defaults={"beta": 1})
     assert "zz_bad2" not in ped.scores.registered()
+
+
+# ------------------------------------------- cells: n/a with a reason, stored, set-level
+def _constant_for(fake, monkeypatch, bad="fake:d"):
+    """Model `bad` gets constant features: SFDA's within-class scatter vanishes."""
+    real = fake.extract
+
+    def extract(model, dataset, **kw):
+        fs = real(model, dataset, **kw)
+        if model == bad:
+            fs.features = np.ones_like(fs.features)
+        return fs
+
+    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
+
+
+def test_a_score_a_model_cannot_have_is_na_with_its_reason(monkeypatch, db):
+    """Issue 13 item 5 / issue 14 item 5: one bad cell (SFDA on constant features, LEEP
+    without a source classifier) is n/a with its reason; the run, the other cells and the
+    database survive, and `evaluate` still reads the database."""
+    fake = FakeData(SEPS).install(monkeypatch)
+    _constant_for(fake, monkeypatch)
+    res = rank("fake-target", list(SEPS), scores=["logme", "sfda", "leep"], db=db)
+    assert res.models == list(SEPS)
+    assert math.isnan(res.values["sfda"]["fake:d"])
+    assert all(np.isfinite(res.values["sfda"][m]) for m in ["fake:a", "fake:b", "fake:c"])
+    assert set(res.reasons["leep"]) == set(SEPS)
+    assert "source_probs" in res.reasons["leep"]["fake:a"]
+    assert "fake:d" in res.reasons["sfda"] and "fake:a" not in res.reasons.get("sfda", {})
+    assert any(n.startswith("sfda is n/a for fake:d: ") for n in res.notes())
+    assert res.ranks("sfda")["fake:d"] == 4
+    row = next(r for r in res.to_dict()["ranking"] if r["model"] == "fake:d")
+    assert row["values"]["sfda"] is None and row["reasons"]["sfda"] == res.reasons["sfda"]["fake:d"]
+    stored = db.scores("fake-target")
+    assert math.isnan(stored["sfda"]["fake:d"]) and len(stored["logme"]) == 4
+    assert db.score_reasons("fake-target")["sfda"]["fake:d"] == res.reasons["sfda"]["fake:d"]
+    from ped.workflows.reporting import gather_scores
+
+    gathered = gather_scores("fake-target", None, db)
+    assert "leep" not in gathered and set(gathered["sfda"]) == {"fake:a", "fake:b", "fake:c"}
+
+
+def test_a_repeated_rank_reads_its_cells_and_priors_back(monkeypatch, db):
+    """Issue 14 item 5: the same request reads every cell from the database (no score and
+    no reference statistics computed); other parameters are other cells."""
+    fake = FakeData(SEPS, reference=None).install(monkeypatch)
+    first = rank("fake-target", list(SEPS), scores=SCORES, db=db)
+    assert first.stored == {m: [] for m in SEPS}
+    assert first.priors["fake:a"] == {"params": 8000, "imagenet_top1": None}
+    calls = []
+    monkeypatch.setattr(
+        "ped.pipeline.steps.compute_cells", lambda *a, **k: calls.append(a) or ({}, {})
+    )
+    fake.prior_calls.clear()
+    again = rank("fake-target", list(SEPS), scores=SCORES, db=db)
+    assert calls == [] and fake.prior_calls == []
+    assert again.values == first.values and again.priors == first.priors
+    assert again.stored == {m: sorted(SCORES) for m in SEPS}
+    assert all(t["score"] == 0.0 and t["reference"] == 0.0 for t in again.timings.values())
+    monkeypatch.undo()
+    FakeData(SEPS, reference=None).install(monkeypatch)
+    other = rank("fake-target", ["fake:c"], scores=SCORES, params={"ped+logme": {"nsigma": 0.6}},
+                 db=db)  # fmt: skip
+    assert other.stored["fake:c"] == ["logme", "ped+sfda", "sfda"]
+    assert other.values["ped+logme"]["fake:c"] != first.values["ped+logme"]["fake:c"]
+
+
+def test_unknown_score_parameter_fails_before_any_work(monkeypatch, db):
+    fake = FakeData(SEPS).install(monkeypatch)
+    with pytest.raises(ValueError, match=r"Unknown parameter 'nsigmaa' for score 'ped\+logme'"):
+        rank("fake-target", ["fake:a"], scores=["ped+logme"], params={"ped+logme": {"nsigmaa": 1}})
+    with pytest.raises(ValueError, match="Parameters given for score 'sfda', which is not asked"):
+        rank("fake-target", ["fake:a"], scores=["logme"], params={"sfda": {}})
+    assert fake.calls == []
+
+
+def test_set_level_scores_over_the_candidates(monkeypatch, db):
+    """Issue 16 item 2: NCTI and ETran over the candidate set, with the note that their
+    values change with the set; the same set reads them back, another set recomputes."""
+    FakeData(SEPS).install(monkeypatch)
+    res = rank("fake-target", list(SEPS), scores=["ncti", "etran", "logme"], db=db)
+    hub = ped.hub_scores(
+        ["ncti", "etran"],
+        {m: blobs(s, seed=sorted(SEPS).index(m)) for m, s in SEPS.items()},
+    )
+    for n in ("ncti", "etran"):
+        assert res.values[n] == pytest.approx(hub[n].values)
+    assert res.set_level == ["ncti", "etran"]
+    assert ped.hub.HUB_NOTE in res.warnings
+    assert res.to_dict()["set_level_scores"] == ["ncti", "etran"]
+    again = rank("fake-target", list(SEPS), scores=["ncti", "etran", "logme"], db=db)
+    assert again.values == res.values
+    three = rank("fake-target", list(SEPS)[:3], scores=["ncti"], db=db)
+    assert three.values["ncti"] != {m: res.values["ncti"][m] for m in list(SEPS)[:3]}
+
+
+def test_set_level_parameters_are_checked_before_any_work(monkeypatch, db):
+    fake = FakeData(SEPS).install(monkeypatch)
+    with pytest.raises(ValueError, match="Unknown parameter 'k' for score 'etran'"):
+        rank("fake-target", ["fake:a"], scores=["etran"], params={"etran": {"k": 1}})
+    assert fake.calls == []
+    res = rank("fake-target", list(SEPS), scores=["ncti"], params={"ncti": {"n_components": 4}})
+    assert set(res.values["ncti"]) == set(SEPS)
+
+
+def test_a_text_target_gets_a_text_reference(monkeypatch, db):
+    """Issue 14 item 9: PED's fallback note names a text reference for a text target."""
+    from _product_fakes import FakeDataset
+
+    from ped.pipeline import DEFAULT_TEXT_REFERENCE
+
+    fake = FakeData(SEPS)
+    fake.reference_name = DEFAULT_TEXT_REFERENCE
+    fake.install(monkeypatch)
+    real = fake.load_dataset
+
+    def load_dataset(spec, split="all"):
+        got = real(spec, split)
+        return FakeDataset(got.spec, got.split, modality="text") if spec == "fake-target" else got
+
+    monkeypatch.setattr("ped.pipeline.steps._load_dataset", load_dataset)
+    res = rank("fake-target", ["fake:a"], scores=["ped+logme"], db=db)
+    assert f"'{DEFAULT_TEXT_REFERENCE}' is not on this machine" in res.warnings[0]
+    assert "imagenet" not in res.warnings[0]

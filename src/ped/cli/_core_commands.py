@@ -68,6 +68,14 @@ def scores_cmd(
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "-"
         table.add_row(r["name"], inp, params, r["summary"])
     console.print(table)
+    from ..hub import HUB_NOTE, HUB_SCORES
+
+    console.print(
+        f"Set-level scores of `ped rank -s`: {', '.join(HUB_SCORES)}, computed over the "
+        f"candidate models (ped.hub_scores). {HUB_NOTE}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("score")

@@ -38,6 +38,14 @@ def ranking_table(result: Any, *, title: str | None = None) -> Table:
     table.add_column("model", no_wrap=True)
     for s in result.scores:
         table.add_column(s, justify="right", no_wrap=True)
+    priors = getattr(result, "priors", {}) or {}
+    prior_cols = [
+        (key, head)
+        for key, head in (("params", "params"), ("imagenet_top1", "IN top-1"))
+        if any((priors.get(m) or {}).get(key) is not None for m in result.models)
+    ]
+    for _, head in prior_cols:
+        table.add_column(head, justify="right", no_wrap=True)
     table.add_column("seconds", justify="right")
     ranks = {s: result.ranks(s) for s in result.scores}
     tied = {s: {m for g in result.ties(s) for m in g} for s in result.scores}
@@ -46,7 +54,13 @@ def ranking_table(result: Any, *, title: str | None = None) -> Table:
         cells = []
         for s in result.scores:
             mark = ("=" if m in tied[s] else "") + ("*" if m in sat[s] else "")
-            cells.append(f"{fmt(result.values[s][m])} [dim]#{ranks[s][m]}{mark}[/]")
+            v = result.values[s].get(m)
+            if v is None or v != v:  # a cell without a value: its reason is in the notes
+                cells.append("n/a")
+                continue
+            cells.append(f"{fmt(v)} [dim]#{ranks[s][m]}{mark}[/]")
+        for key, _ in prior_cols:
+            cells.append(_prior_cell(key, (priors.get(m) or {}).get(key)))
         table.add_row(
             f"{ranks[first][m]}{'=' if m in tied[first] else ''}",
             Text(m.split("?", 1)[0] if uniform else m),
@@ -54,6 +68,16 @@ def ranking_table(result: Any, *, title: str | None = None) -> Table:
             f"{result.seconds.get(m, float('nan')):.1f}",
         )
     return table
+
+
+def _prior_cell(key: str, value: Any) -> str:
+    """A model's parameter count (as 5.3M) or ImageNet top-1 (as 75.1); – when unknown."""
+    if value is None:
+        return "–"
+    if key == "params":
+        v = float(value)
+        return f"{v / 1e6:.1f}M" if v >= 1e5 else f"{v / 1e3:.1f}k" if v >= 1e3 else f"{v:.0f}"
+    return f"{float(value):.1f}"
 
 
 def evaluation_table(e: Any) -> Table:

@@ -4,15 +4,47 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ._common import console, print_json, progress_bar
+from ._common import console, err_console, print_json, progress_bar
 
 app = typer.Typer()
 features = typer.Typer(help="The feature store (default $PED_HOME/features).")
 app.add_typer(features, name="features")
+
+
+def open_and_summarize(
+    spec: str, split: str, limit: int | None, *, show: bool, loader: Any = None
+) -> Any:
+    """Load the target dataset (with `loader`, default `ped.data.load_dataset`) and, when
+    `show`, print `ped.data.summarize` of the items that will be used (and its warnings) on
+    stderr, before any extraction (issue 14 item 4)."""
+    from ..data import load_dataset, summarize
+
+    dataset = (loader or load_dataset)(spec, split)
+    if show:
+        for line in summarize(dataset, limit=limit).lines():
+            if line.startswith("warning: "):
+                line = f"[yellow]warning:[/] {escape(line[len('warning: ') :])}"
+            else:
+                line = escape(line)
+            err_console.print(line, highlight=False, soft_wrap=True, emoji=False)
+    return dataset
+
+
+def with_image_size(spec: str, size: int | None) -> str:
+    """A model spec with ``?image_size=`` (the same spec, hence the same stored features, as
+    ``ped rank --image-size``); a spec that names its own size keeps it."""
+    if size is None or not isinstance(spec, str) or "image_size=" in spec:
+        return spec
+    return f"{spec}{'&' if '?' in spec else '?'}image_size={int(size)}"
+
+
+IMAGE_SIZE_HELP = "Input side for image models that take any size (128 is fast on CPUs)."
 
 
 @app.command("extract")
@@ -24,17 +56,20 @@ def extract_cmd(
     batch_size: int = typer.Option(64, help="Items per forward pass."),
     device: str | None = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
     store: Path | None = typer.Option(None, help="Feature store directory."),
+    image_size: int | None = typer.Option(None, help=IMAGE_SIZE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress bar."),
 ) -> None:
     """Extract a model's features on a dataset (or open them from the store)."""
     from ..features import extract
 
     t0 = time.perf_counter()
-    with progress_bar(f"{model} on {dataset}", enabled=not as_json, unit="items") as cb:
+    target = open_and_summarize(dataset, split, limit, show=not (quiet or as_json))
+    model = with_image_size(model, image_size)
+    with progress_bar(f"{model} on {dataset}", enabled=not (as_json or quiet)) as cb:
         fs = extract(
             model,
-            dataset,
-            split=split,
+            target,
             limit=limit,
             batch_size=batch_size,
             device=device,
@@ -72,11 +107,13 @@ def reference_cmd(
     batch_size: int = typer.Option(64, help="Items per forward pass."),
     device: str | None = typer.Option(None, help="cpu, cuda, ..."),
     store: Path | None = typer.Option(None, help="Feature store directory."),
+    image_size: int | None = typer.Option(None, help=IMAGE_SIZE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Compute and store a model's reference-domain feature statistics (for PED)."""
     from ..features import reference_stats
 
+    model = with_image_size(model, image_size)
     t0 = time.perf_counter()
     with progress_bar(f"{model} on {dataset}", enabled=not as_json) as cb:
         ref = reference_stats(

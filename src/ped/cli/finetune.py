@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from ..finetune import DEFAULT_CS, DEFAULT_LRS, DEFAULT_WS, finetune
 from ._common import console, print_json, progress_bar, titled_table
+from .features_commands import IMAGE_SIZE_HELP, with_image_size
 
 app = typer.Typer()
 
@@ -57,9 +57,16 @@ def finetune_cmd(
     db: Path | None = typer.Option(
         None, "--db", help="Results database (default $PED_HOME/results.sqlite)."
     ),
+    image_size: int | None = typer.Option(None, "--image-size", help=IMAGE_SIZE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Fine-tune MODEL on DATASET with a hyper-parameter sweep; resumes a stopped sweep."""
+    # imported here: ped.finetune loads numpy, which `ped --help` must not
+    from ..finetune import DEFAULT_CS, DEFAULT_LRS, DEFAULT_WS, finetune
+
+    # the spec with ?image_size=, so the ground truth is stored under the name `ped rank
+    # --image-size` gives the same model
+    model = with_image_size(model, image_size)
     kwargs = {
         "lrs": _floats(lrs, "--lrs") or list(DEFAULT_LRS),
         "ws": _floats(wds, "--wds") or list(DEFAULT_WS),
@@ -102,7 +109,7 @@ def finetune_cmd(
         hp = [f"{v['c']:.3g}"] if linear else [f"{v['lr']:g}", f"{v['w']:g}", f"{v['wd']:.3g}"]
         table.add_row(
             *hp,
-            f"{v['score']:.2f}",
+            f"{v['score']:.2f}" if v["score"] == v["score"] else "n/a (diverged)",
             f"{v['seconds']:.1f}",
             ("best " if chosen else "") + ("(stored)" if v["cached"] else ""),
         )

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ._common import console, print_json, progress_bar, warn
 from ._tables import ranking_table
+from .features_commands import IMAGE_SIZE_HELP, open_and_summarize, with_image_size
 
 app = typer.Typer()
 
@@ -31,15 +32,22 @@ def rank_cmd(
         "--reference",
         "-r",
         help="Reference dataset for PED's rescaling, or 'target' for the target's own "
-        "statistics. Default imagenet-val, falling back (with a notice) to the target's "
+        "statistics. Default imagenet-val (political-speeches for a text target), falling back (with a notice) to the target's "
         "statistics when it is not here; a named reference that is missing is an error.",
+    ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        "-p",
+        help="A score's parameter as SCORE.NAME=VALUE, e.g. ped+logme.nsigma=0.6; repeat.",
+    ),
+    nsigma: float | None = typer.Option(
+        None, help="PED's nsigma for every ped+ score asked (default 0.3 in ped rank)."
     ),
     limit: int | None = typer.Option(None, help="Score the first N items (class-balanced)."),
     split: str = typer.Option("all", help="Target split (the paper scores 'all')."),
     reference_limit: int | None = typer.Option(None, help="Use N reference items."),
-    image_size: int | None = typer.Option(
-        None, help="Input side for image models that take any size (128 is fast on CPUs)."
-    ),
+    image_size: int | None = typer.Option(None, help=IMAGE_SIZE_HELP),
     batch_size: int = typer.Option(64, help="Extraction batch size."),
     device: str | None = typer.Option(None, help="Extraction device (cpu, cuda)."),
     db: Path | None = typer.Option(None, help="Results database (default $PED_HOME)."),
@@ -47,24 +55,29 @@ def rank_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV."),
     plot: Path | None = typer.Option(None, "--plot", help="Also write a PNG bar chart."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress bar."),
 ) -> None:
-    """Rank models for fine-tuning on a dataset: extract, score, store, and show the order."""
-    from ..pipeline import rank
+    """Rank models for fine-tuning on a dataset: extract, score, store, and show the order.
 
-    specs = list(models)
-    if image_size is not None:
-        specs = [_with_image_size(m, image_size) for m in specs]
-    ref: Any = reference if reference is not None else "imagenet-val"
+    A repeated command reads every score stored with the same features and parameters."""
+    from ..pipeline import DEFAULT_REFERENCE, default_scores, open_target, rank
+
+    specs = [with_image_size(m, image_size) for m in models]
+    names = _score_names(score) or default_scores()
+    params = _rank_params(param, nsigma, names)
+    show = not (quiet or as_json)
+    target = open_and_summarize(dataset, split, limit, show=show, loader=open_target)
+    # default: ImageNet val, or for a text target DEFAULT_TEXT_REFERENCE (the pipeline decides)
+    ref: Any = reference if reference is not None else DEFAULT_REFERENCE
     with progress_bar("rank", enabled=not quiet) as progress:
         result = rank(
-            dataset,
+            target,
             specs,
-            scores=score or None,
+            scores=names,
+            params=params or None,
             reference=ref,
             on_missing_reference="raise" if reference is not None else "fallback",
             limit=limit,
-            split=split,
             reference_limit=reference_limit,
             store=store,
             db=db,
@@ -94,7 +107,26 @@ def rank_cmd(
             console.print(Text(f"{what} written to {path}"))
 
 
-def _with_image_size(spec: str, size: int) -> str:
-    if not isinstance(spec, str) or "image_size=" in spec:
-        return spec
-    return f"{spec}{'&' if '?' in spec else '?'}image_size={int(size)}"
+def _score_names(given: list[str] | None) -> list[str]:
+    """``-s a -s b`` or ``-s a,b``: the score names, in order."""
+    return [n.strip() for item in given or [] for n in item.split(",") if n.strip()]
+
+
+def _rank_params(items: list[str], nsigma: float | None, names: list[str]) -> dict:
+    """``{score: {parameter: value}}`` from ``-p SCORE.NAME=VALUE`` and ``--nsigma``."""
+    from ._core_commands import _parse_params
+
+    out: dict[str, dict[str, Any]] = {}
+    if nsigma is not None:
+        for n in names:
+            if n.strip().lower().startswith("ped+"):
+                out[n.strip().lower()] = {"nsigma": float(nsigma)}
+    for key, value in _parse_params(items).items():
+        score, dot, name = key.rpartition(".")
+        if not dot or not score or not name:
+            raise ValueError(
+                f"Expected a score parameter as SCORE.NAME=VALUE (e.g. ped+logme.nsigma=0.6), "
+                f"got {key!r}."
+            )
+        out.setdefault(score.strip().lower(), {})[name.strip()] = value
+    return out

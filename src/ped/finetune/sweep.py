@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -393,7 +394,7 @@ def _full_grid(
         [f"{name}|lr={p['lr']:g}|w={p['w']:g}" for p in todo],
         on_result=on_val,
     )
-    best_point, best_score = select_best([(p, p["row"]["score"]) for p in points])
+    best_point, best_score = select_best([(p, _score_of(p["row"])) for p in points])
     hp = {"lr": best_point["lr"], "w": best_point["w"]}
     test_cfg = sweep.config("test", **hp)
     test_row = sweep.stored(test_cfg)
@@ -416,7 +417,7 @@ def _linear_grid(
         cfg = sweep.config("val", c=c)
         points.append({"lr": None, "w": None, "wd": None, "c": c, "cfg": cfg,
                        "row": sweep.stored(cfg)})  # fmt: skip
-    known = {p["c"]: p["row"]["score"] for p in points if p["row"] is not None}
+    known = {p["c"]: _score_of(p["row"]) for p in points if p["row"] is not None}
     # The test point depends on the best C, known only once every C is scored.
     test_row = None
     if len(known) == len(cs):
@@ -428,7 +429,7 @@ def _linear_grid(
         key = f"{sweep.model_name}|{sweep.splits.name}|linear"
         (out,) = sweep.run(jobs.linear_job, [args], [key])
         test_row = _store_linear(sweep, points, out)
-    best_point, best_score = select_best([(p, p["row"]["score"]) for p in points])
+    best_point, best_score = select_best([(p, _score_of(p["row"])) for p in points])
     best = {"lr": None, "w": None, "wd": None, "c": best_point["c"], "score": best_score}
     return points, best, test_row
 
@@ -469,7 +470,7 @@ def _finish(
             "w": p["w"],
             "wd": p["wd"],
             "c": p["c"],
-            "score": p["row"]["score"],
+            "score": _score_of(p["row"]),
             "seconds": p["row"]["seconds"],
             "cached": not p.get("computed", False),
         }
@@ -478,20 +479,18 @@ def _finish(
     compute_seconds = sum(v["seconds"] for v in val_scores) + float(test_row["seconds"])
     sweep_cfg = {**sweep.base, **grid}
     splits, ran = sweep.splits, sweep.protocol
-    sweep.database.record_sweep(
-        _hash(sweep_cfg),
-        model=sweep.model_name,
-        dataset=splits.name,
-        protocol=ran,
-        best=best,
-        val_score=best["score"],
-        test_score=float(test_row["score"]),
-        metric=splits.metric,
-        seconds=compute_seconds,
-        config=sweep_cfg,
-        versions=sweep.versions,
-        source=requested,
-    )
+    test_score = _score_of(test_row)
+    if not math.isfinite(test_score):
+        notes.append(
+            f"the final run's {splits.metric} is not a number (training diverged): no ground "
+            "truth was recorded; try a smaller learning rate."
+        )
+    else:
+        sweep.database.record_sweep(
+            _hash(sweep_cfg), model=sweep.model_name, dataset=splits.name, protocol=ran,
+            best=best, val_score=best["score"], test_score=test_score, metric=splits.metric,
+            seconds=compute_seconds, config=sweep_cfg, versions=sweep.versions, source=requested,
+        )  # fmt: skip
     seconds = time.perf_counter() - started
     if sweep.n_computed:
         sweep.database.record_run(
@@ -509,7 +508,7 @@ def _finish(
         metric=splits.metric,
         best=best,
         val_scores=val_scores,
-        test_score=float(test_row["score"]),
+        test_score=test_score,
         seconds=seconds,
         compute_seconds=compute_seconds,
         n_computed=sweep.n_computed,
@@ -577,3 +576,9 @@ class SweepResult:
 
 def _hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _score_of(row: Mapping[str, Any] | None) -> float:
+    """A stored point's score; NaN for a point stored without one (a diverged run)."""
+    value = None if row is None else row["score"]
+    return float("nan") if value is None else float(value)

@@ -17,6 +17,7 @@ from .result import (
     DEFAULT_PARAMS,
     DEFAULT_REFERENCE,
     DEFAULT_SCORES,
+    DEFAULT_TEXT_REFERENCE,
     SATURATION_TOL,
     SCORE_BOUNDS,
     RankingResult,
@@ -25,17 +26,19 @@ from .result import (
     saturated_models,
     tie_groups,
 )
-from .steps import effective_params, rank
+from .steps import effective_params, open_target, rank
 
 __all__ = [
     "DEFAULT_SCORES",
     "DEFAULT_PARAMS",
     "DEFAULT_REFERENCE",
+    "DEFAULT_TEXT_REFERENCE",
     "SCORE_BOUNDS",
     "SATURATION_TOL",
     "RankingResult",
     "rank",
     "effective_params",
+    "open_target",
     "default_scores",
     "rank_values",
     "tie_groups",

@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_SCORES",
     "DEFAULT_PARAMS",
     "DEFAULT_REFERENCE",
+    "DEFAULT_TEXT_REFERENCE",
     "SCORE_BOUNDS",
     "SATURATION_TOL",
     "RankingResult",
@@ -43,6 +44,11 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = rank_params()
 #: The reference domain of PED's rescaling (paper, App. B).
 DEFAULT_REFERENCE = "imagenet-val"
 
+#: The reference domain `rank` uses instead of `DEFAULT_REFERENCE` for a text target (the
+#: paper has none): ``political-speeches``, general spoken English of another domain than the
+#: review and debate targets, and installed with the offline text datasets.
+DEFAULT_TEXT_REFERENCE = "political-speeches"
+
 
 def default_scores() -> list[str]:
     """`DEFAULT_SCORES` restricted to the scores registered in this build.
@@ -53,6 +59,11 @@ def default_scores() -> list[str]:
     """
     known = set(list_scores())
     return [s for s in DEFAULT_SCORES if s in known]
+
+
+def _number(value: Any) -> float | None:
+    """A value for JSON: None for a missing (NaN) cell."""
+    return None if value is None or value != value else float(value)
 
 
 def _base_name(score: str) -> str:
@@ -91,6 +102,17 @@ class RankingResult:
         Whether each model's features came from the feature store.
     digits : int
         Significant digits within which two values count as tied.
+    reasons : dict of str to dict of str to str
+        ``{score: {model: reason}}`` for every cell without a value (NaN in `values`): a
+        score the model cannot have, or one that is not a finite number on its features.
+    priors : dict of str to dict
+        ``{model: {"params": int or None, "imagenet_top1": float or None}}``: the data-free
+        prior (`ped.models.prior.model_prior`); empty for a model whose prior is unknown.
+    stored : dict of str to list of str
+        Per model, the scores read back from the results database instead of computed.
+    set_level : list of str
+        The scores computed over the candidate set (NCTI, ETran, see `ped.hub`): their values
+        change when the set of models changes.
     """
 
     dataset: str
@@ -105,6 +127,10 @@ class RankingResult:
     n_samples: dict[str, int] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     digits: int = 4
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    priors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stored: dict[str, list[str]] = field(default_factory=dict)
+    set_level: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ queries
     def ranks(self, score: str | None = None) -> dict[str, int]:
@@ -139,12 +165,13 @@ class RankingResult:
 
     def ties(self, score: str | None = None) -> list[list[str]]:
         """Groups of models tied (within `digits` significant digits) by one score."""
-        return tie_groups(self.values[self._score(score)], digits=self.digits)
+        values = self.values[self._score(score)]
+        return tie_groups({m: v for m, v in values.items() if v == v}, digits=self.digits)
 
     def saturated(self, score: str | None = None) -> list[str]:
         """Models at a bound of one score (see `ped.scores.ScoreInfo.bounds`)."""
         name = self._score(score)
-        return saturated_models(name, self.values[name])
+        return saturated_models(name, {m: v for m, v in self.values[name].items() if v == v})
 
     def flags(self) -> dict[str, list[str]]:
         """Per model, short notes on ties and saturation, such as ``"sfda: saturated"``.
@@ -161,12 +188,17 @@ class RankingResult:
                     out[m].append(f"{s}: tied with {others}")
             for m in self.saturated(s):
                 out[m].append(f"{s}: saturated")
+            for m, why in self.reasons.get(s, {}).items():
+                out[m].append(f"{s}: n/a ({why})")
         return out
 
     def notes(self) -> list[str]:
-        """One sentence per score that ties or saturates, for the table's footer."""
+        """One sentence per score that ties, saturates or is n/a for a model, for the table's
+        footer."""
         lines = []
         for s in self.scores:
+            for m, why in self.reasons.get(s, {}).items():
+                lines.append(f"{s} is n/a for {m}: {why}")
             sat = self.saturated(s)
             if sat:
                 lo, hi = score_bounds(s)
@@ -205,8 +237,9 @@ class RankingResult:
         -------
         pandas.DataFrame
             Columns ``model``, then per score ``<score>`` and ``rank[<score>]``, then
-            ``seconds``, ``cached``, ``reference`` and ``flags`` (ties and saturation as
-            text, empty when none).
+            ``params`` and ``imagenet_top1`` (the data-free prior, NaN where unknown),
+            ``seconds``, ``cached``, ``reference`` and ``flags`` (ties, saturation and the
+            reason of every n/a cell as text, empty when none).
         """
         import pandas as pd
 
@@ -217,7 +250,11 @@ class RankingResult:
             row: dict[str, Any] = {"model": m}
             for s in self.scores:
                 row[s] = self.values[s].get(m, float("nan"))
-                row[f"rank[{s}]"] = ranks[s][m]
+                row[f"rank[{s}]"] = ranks[s][m] if row[s] == row[s] else None
+            prior = self.priors.get(m) or {}
+            for key in ("params", "imagenet_top1"):
+                got = prior.get(key)
+                row[key] = float("nan") if got is None else got
             row["seconds"] = self.seconds.get(m, float("nan"))
             row["cached"] = self.cached.get(m)
             row["reference"] = self.references.get(m, self.reference)
@@ -235,11 +272,21 @@ class RankingResult:
             "reference": self.reference,
             "warnings": list(self.warnings),
             "notes": self.notes(),
+            "set_level_scores": list(self.set_level),
             "ranking": [
                 {
                     "model": m,
-                    "values": {s: self.values[s].get(m) for s in self.scores},
-                    "ranks": {s: ranks[s][m] for s in self.scores},
+                    "values": {s: _number(self.values[s].get(m)) for s in self.scores},
+                    "reasons": {s: r[m] for s, r in self.reasons.items() if m in r},
+                    "prior": {
+                        "params": (self.priors.get(m) or {}).get("params"),
+                        "imagenet_top1": (self.priors.get(m) or {}).get("imagenet_top1"),
+                    },
+                    "stored_scores": list(self.stored.get(m, [])),
+                    "ranks": {
+                        s: ranks[s][m] if _number(self.values[s].get(m)) is not None else None
+                        for s in self.scores
+                    },
                     "seconds": self.seconds.get(m),
                     "timings": self.timings.get(m, {}),
                     "n_samples": self.n_samples.get(m),

@@ -23,14 +23,16 @@ import numpy as np
 
 from ..data import load_dataset
 from ..dynamics import ReferenceStats
-from ..errors import MissingDatasetError
+from ..errors import MissingDatasetError, PedError
 from ..features import extract, reference_stats
+from ..hub import HUB_NOTE
 from ..scores import rank_params
-from ..scoring import list_scores, score_many
+from ..scoring import list_scores
 from ..store import ResultsDB
-from .result import DEFAULT_REFERENCE, RankingResult, default_scores
+from .cells import SET_LEVEL_SCORES, cell_params, check_params, compute_cells, score_the_set
+from .result import DEFAULT_REFERENCE, DEFAULT_TEXT_REFERENCE, RankingResult, default_scores
 
-__all__ = ["rank", "effective_params"]
+__all__ = ["rank", "effective_params", "open_target"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,16 @@ def _reference_stats(model: Any, dataset: Any, **kwargs: Any) -> ReferenceStats:
 
 def _load_dataset(spec: str, split: str = "all") -> Any:
     return load_dataset(spec, split)
+
+
+def _model_prior(model: Any) -> dict[str, Any]:
+    """The data-free prior of a model (`ped.models.prior.model_prior`); loads the model."""
+    from ..models import load_backbone
+    from ..models.prior import model_prior
+
+    backbone = load_backbone(model) if isinstance(model, str) else model
+    prior = model_prior(backbone)
+    return {"params": prior.params, "imagenet_top1": prior.imagenet_top1}
 
 
 def _dataset_name(dataset: Any) -> str:
@@ -120,10 +132,11 @@ def rank(
         Model specs (``"zoo:efficientnet-lite0"``, ``"timm:resnet50"``, ...) or backbones.
     scores : iterable of str, optional
         Score names; default `DEFAULT_SCORES` (those registered in this build). The first
-        orders the ranking.
+        orders the ranking. ``"ncti"``, ``"etran"``: set-level scores over all the models
+        (`ped.hub`). A cell a model cannot have is NaN, its reason in `RankingResult.reasons`.
     reference : str, Dataset, "target" or None, default "imagenet-val"
         Where PED's rescaling statistics come from: a dataset spec (default ImageNet val, as
-        in the paper), ``"target"`` for the target data's own statistics, or None for the
+        in the paper; for a text target the default becomes `DEFAULT_TEXT_REFERENCE`), ``"target"`` for the target data's own statistics, or None for the
         same with a warning. If the reference dataset is missing (`MissingDatasetError`),
         the target's statistics are used and `RankingResult.warnings` says so.
     limit : int, optional
@@ -138,7 +151,8 @@ def rank(
         ``--reference`` explicitly).
     params : mapping, optional
         Per-score hyper-parameters, as in `ped.scoring.score_many`; they override
-        `DEFAULT_PARAMS` (PED at nsigma 0.3, the benchmark's choice).
+        `DEFAULT_PARAMS` (PED at nsigma 0.3). Cells stored with the same features and
+        parameters are read back from `db`, not computed.
     store : FeatureStore, str or Path, optional
         Feature store (default ``$PED_HOME/features``).
     db : ResultsDB, str, Path or False, optional
@@ -167,27 +181,22 @@ def rank(
     ...            limit=500)  # doctest: +SKIP
     >>> res.to_frame()  # doctest: +SKIP
     """
+    where = dict(limit=limit, split=split, reference_limit=reference_limit, store=store)
+    how = dict(batch_size=batch_size, device=device, progress=progress)
     models, ctx = _prepare(
-        dataset,
-        models,
-        scores,
-        reference,
-        on_missing_reference,
-        params,
-        dict(limit=limit, split=split, reference_limit=reference_limit, store=store),
-        dict(batch_size=batch_size, device=device, progress=progress),
+        dataset, models, scores, reference, on_missing_reference, params, where, how
     )
     database = _open_db(db)
     result = RankingResult(ctx.dataset_name, [], ctx.names, {n: {} for n in ctx.names})
-    result.digits = digits
+    runs: list[_ModelRun] = []
     for i, model in enumerate(models):
-        run = _score_model(model, ctx)
-        _add_to_result(result, run)
-        if database is not None:
-            _record(database, run, ctx)
+        runs.append(_score_model(model, ctx, database))
+        _add_to_result(result, runs[-1])
+        _record(database, runs[-1], ctx)
         if progress is not None:
             progress(i + 1, len(models), description="models")
-    _finish(result, ctx)
+    score_the_set(result, runs, ctx, database)
+    _finish(result, ctx, digits)
     return result
 
 
@@ -232,7 +241,11 @@ def _prepare(
     models, names = _check_request(models, scores, where["limit"], on_missing_reference)
     needs_reference = any(n.startswith("ped+") for n in names)
     target, dataset_name = _open_target(dataset, where["split"])
+    if reference == DEFAULT_REFERENCE and getattr(target, "modality", "image") == "text":
+        reference = DEFAULT_TEXT_REFERENCE  # PED's reference must be of the target's kind
     reference, fallback_reason = _check_reference(reference, needs_reference, on_missing_reference)
+    if params:
+        check_params(names, params)
     context = _RankContext(
         target=target,
         dataset_name=dataset_name,
@@ -264,7 +277,7 @@ def _check_request(
     if not names:
         raise ValueError("Expected at least one score name, got none.")
     names = [n.strip().lower() for n in names]
-    valid = set(list_scores())
+    valid = set(list_scores()) | set(SET_LEVEL_SCORES)
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ValueError(f"Unknown score {unknown[0]!r}; choose among {', '.join(sorted(valid))}.")
@@ -276,6 +289,22 @@ def _check_request(
             f"{on_missing_reference!r}."
         )
     return models, names
+
+
+def open_target(spec: str, split: str = "all") -> Any:
+    """The target dataset of a spec, as `rank` opens it (the CLI summarises it first).
+
+    Parameters
+    ----------
+    spec : str
+        A dataset spec.
+    split : str, default "all"
+
+    Returns
+    -------
+    Dataset
+    """
+    return _load_dataset(spec, split)
 
 
 def _open_target(dataset: Any, split: str) -> tuple[Any, str]:
@@ -339,6 +368,10 @@ class _ModelRun:
     reference: str
     n_samples: int
     started: float
+    reasons: dict[str, str]
+    cells: dict[str, dict[str, Any]]
+    computed: set[str]
+    prior: dict[str, Any] | None = None
 
 
 def _reference_for(model: Any, X: np.ndarray, label: str, ctx: _RankContext) -> tuple[Any, str]:
@@ -367,8 +400,34 @@ def _reference_for(model: Any, X: np.ndarray, label: str, ctx: _RankContext) -> 
     return ref, str(getattr(ref, "source", None) or _dataset_name(ctx.reference))
 
 
-def _score_model(model: Any, ctx: _RankContext) -> _ModelRun:
-    """Features (extracted on a miss), reference statistics and every score of one model."""
+def _expected_reference(ctx: _RankContext) -> str:
+    """Where PED's reference statistics will come from, as recorded with a ``ped+`` cell."""
+    if not ctx.needs_reference:
+        return "none"
+    if ctx.reference == "target" or ctx.fallback_reason is not None:
+        return "target"
+    return _dataset_name(ctx.reference)
+
+
+def _cells_of(ctx: _RankContext, fs: Any, reference: str) -> dict[str, dict[str, Any]]:
+    where = {
+        "limit": ctx.limit,
+        "split": str(getattr(ctx.target, "split", ctx.split)),
+        "reference": reference,
+        "reference_limit": ctx.reference_limit,
+    }
+    key = getattr(fs, "key", None)
+    return {
+        n: cell_params(n, key, where, ctx.params.get(n, {}))
+        for n in ctx.names
+        if n not in SET_LEVEL_SCORES
+    }
+
+
+def _score_model(model: Any, ctx: _RankContext, database: Any = None) -> _ModelRun:
+    """Features (extracted on a miss), then every per-model score not already stored with the
+    same features and parameters (PED's reference statistics only when a ``ped+`` score must
+    be computed)."""
     label = _model_name(model)
     started = time.time()
     t0 = time.perf_counter()
@@ -382,26 +441,41 @@ def _score_model(model: Any, ctx: _RankContext) -> _ModelRun:
         progress=_scoped(ctx.progress, f"{label}: features"),
     )
     t_extract = time.perf_counter() - t0
-    X = np.asarray(fs.features)
-    # Scores read one label per item (VOC2007: the first positive class, as official).
-    y = np.asarray(fs.labels)
-    t1 = time.perf_counter()
-    ref, ref_source = _reference_for(model, X, label, ctx)
-    t_reference = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    values = score_many(
-        ctx.names,
-        X,
-        y,
-        source_probs=getattr(fs, "source_probs", None),
-        reference=ref,
-        params=ctx.params or None,
-    )
-    t_score = time.perf_counter() - t2
+    name = _model_name(model, fs)
+    ref_source = _expected_reference(ctx)
+    cells = _cells_of(ctx, fs, ref_source)
+    stored = database.lookup_scores(name, ctx.dataset_name, cells) if database else {}
+    values = {n: v.value for n, v in stored.items()}
+    reasons = {n: v.reason for n, v in stored.items() if v.reason}
+    todo = [n for n in cells if n not in stored]
+    t_reference = t_score = 0.0
+    if todo:
+        X = np.asarray(fs.features)
+        # Scores read one label per item (VOC2007: the first positive class, as official).
+        y = np.asarray(fs.labels)
+        t1 = time.perf_counter()
+        ref = None
+        if any(n.startswith("ped+") for n in todo):
+            ref, ref_source = _reference_for(model, X, label, ctx)
+            if ref_source == "target":  # a reference found missing only now
+                cells = _cells_of(ctx, fs, "target")
+        t_reference = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        new, why = compute_cells(
+            todo,
+            X,
+            y,
+            source_probs=getattr(fs, "source_probs", None),
+            reference=ref,
+            params=ctx.params,
+        )
+        values.update(new)
+        reasons.update(why)
+        t_score = time.perf_counter() - t2
     return _ModelRun(
-        name=_model_name(model, fs),
+        name=name,
         features=fs,
-        values={n: float(v) for n, v in values.items()},
+        values={n: float(values[n]) for n in cells},
         timings={
             "extract": t_extract,
             "reference": t_reference,
@@ -409,9 +483,30 @@ def _score_model(model: Any, ctx: _RankContext) -> _ModelRun:
             "total": time.perf_counter() - t0,
         },
         reference=ref_source,
-        n_samples=int(X.shape[0]),
+        n_samples=int(np.shape(fs.labels)[0]),
         started=started,
+        reasons=reasons,
+        cells=cells,
+        computed=set(todo),
+        prior=_prior(model, name, database),
     )
+
+
+def _prior(model: Any, name: str, database: Any) -> dict[str, Any] | None:
+    """The model's data-free prior: from the database, else computed (loading the model) and
+    stored. None when it cannot be had; the ranking goes on without it."""
+    if database is not None:
+        stored = database.prior(name)
+        if stored is not None:
+            return stored
+    try:
+        prior = _model_prior(model)
+    except (PedError, ValueError, ImportError, OSError, RuntimeError) as exc:
+        logger.info("no prior for %s: %s", name, exc)
+        return None
+    if database is not None:
+        database.record_prior(name, prior["params"], prior["imagenet_top1"])
+    return prior
 
 
 def _add_to_result(result: RankingResult, run: _ModelRun) -> None:
@@ -423,18 +518,29 @@ def _add_to_result(result: RankingResult, run: _ModelRun) -> None:
     result.references[run.name] = run.reference
     result.n_samples[run.name] = run.n_samples
     result.cached[run.name] = bool(getattr(run.features, "cached", False))
+    for n, why in run.reasons.items():
+        result.reasons.setdefault(n, {})[run.name] = why
+    result.priors[run.name] = dict(run.prior) if run.prior else {}
+    result.stored[run.name] = sorted(set(run.cells) - run.computed)
 
 
 def _record(database: Any, run: _ModelRun, ctx: _RankContext) -> None:
-    """Store one model's scores and the run that produced them in the results database."""
+    """Store the cells this run computed, each with its parameters, and the run itself."""
+    if database is None:
+        return
     fs = run.features
     split = str(getattr(ctx.target, "split", ctx.split))
-    record: dict[str, Any] = {"limit": ctx.limit, "split": split, "reference": run.reference}
-    if ctx.params:
-        record["params"] = {k: dict(v) for k, v in ctx.params.items()}
-    share = run.timings["score"] / max(len(ctx.names), 1)
-    for n, v in run.values.items():
-        database.record_score(run.name, ctx.dataset_name, n, v, params=record, seconds=share)
+    share = run.timings["score"] / max(len(run.computed), 1)
+    for n in run.computed:
+        database.record_score(
+            run.name,
+            ctx.dataset_name,
+            n,
+            run.values[n],
+            params=run.cells[n],
+            seconds=share,
+            reason=run.reasons.get(n),
+        )
     reference = ctx.reference
     database.record_run(
         "rank",
@@ -442,22 +548,27 @@ def _record(database: Any, run: _ModelRun, ctx: _RankContext) -> None:
         started=run.started,
         seconds=run.timings["total"],
         info={
-            **record,
+            "limit": ctx.limit,
+            "split": split,
+            "reference": run.reference,
+            "params": {k: dict(v) for k, v in ctx.params.items()},
             "model": run.name,
             "dataset": ctx.dataset_name,
-            "split": split,
             "feature_key": getattr(fs, "key", None),
             "feature_path": str(getattr(fs, "path", "") or ""),
             "reference_dataset": _dataset_name(reference) if reference else None,
             "reference_limit": ctx.reference_limit,
             "scores": dict(run.values),
+            "reasons": dict(run.reasons),
+            "stored": sorted(set(run.cells) - run.computed),
             "timings": {k: run.timings[k] for k in ("extract", "reference", "score")},
         },
     )
 
 
-def _finish(result: RankingResult, ctx: _RankContext) -> None:
-    """The overall reference and the warnings a user must see."""
+def _finish(result: RankingResult, ctx: _RankContext, digits: int = 4) -> None:
+    """The overall reference and the warnings a user must see (ties within `digits`)."""
+    result.digits = digits
     used = set(result.references.values()) - {"none"}
     result.reference = used.pop() if len(used) == 1 else ("mixed" if used else "none")
     warnings: list[str] = []
@@ -472,5 +583,7 @@ def _finish(result: RankingResult, ctx: _RankContext) -> None:
         warnings.append(
             "PED reference: the target data's own statistics, as asked (reference='target')."
         )
+    if result.set_level:
+        warnings.append(HUB_NOTE)
     warnings += [line for line in result.notes() if "saturated" in line]
     result.warnings = warnings

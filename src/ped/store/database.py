@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -12,10 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ped._paths import results_db_path
 from ped.errors import StoreError
 
 from .published import PUBLISHED_SOURCES, published_ground_truth, published_metric
 from .schema import MIGRATIONS, POINT_COLUMNS, SCHEMA_VERSION, library_versions
+from .scores_table import ScoresTable
 
 __all__ = ["ResultsDB"]
 
@@ -24,7 +27,7 @@ def _jsonable(params: Mapping[str, Any] | None) -> str:
     return json.dumps(dict(params or {}), sort_keys=True, default=str)
 
 
-class ResultsDB:
+class ResultsDB(ScoresTable):
     """The results database, one SQLite file.
 
     Parameters
@@ -48,8 +51,6 @@ class ResultsDB:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0):
         if path is None:
-            from ped._paths import results_db_path
-
             path = results_db_path()
         self.path = Path(path).expanduser()
         self.timeout = float(timeout)
@@ -177,6 +178,7 @@ class ResultsDB:
         limit: int | None = None,
         config: Mapping[str, Any] | None = None,
         versions: Mapping[str, str] | None = None,
+        reason: str | None = None,
     ) -> bool:
         """Store one finished grid point.
 
@@ -188,6 +190,8 @@ class ResultsDB:
             What was trained, on what, how (``"full"`` or ``"linear"``).
         score : float
             The validation score (``phase="val"``) or the test score (``phase="test"``).
+            A NaN (a diverged run) is stored as missing, with `reason`, and read back as
+            None; such a point is never chosen as the best.
         metric : str
             Name of the metric of `score`.
         seconds : float
@@ -203,6 +207,8 @@ class ResultsDB:
             The full configuration that was hashed (stored as JSON).
         versions : mapping, optional
             Library versions; default `library_versions()`.
+        reason : str, optional
+            Why `score` is missing (default: "the score is not a finite number").
 
         Returns
         -------
@@ -210,6 +216,11 @@ class ResultsDB:
             True if the row was new, False if a point with this hash was already stored (the
             stored row is kept: a point is recorded exactly once).
         """
+        value = float(score)
+        if not math.isfinite(value):
+            reason = reason or f"the score is not a finite number ({value})"
+        else:
+            reason = None
         row = (
             config_hash,
             model,
@@ -224,17 +235,19 @@ class ResultsDB:
             batch_size,
             seed,
             limit,
-            float(score),
+            value if reason is None else None,
             metric,
             float(seconds),
             _jsonable(config),
             _jsonable(versions if versions is not None else library_versions()),
             time.time(),
         )
-        cols = ", ".join(POINT_COLUMNS)
-        marks = ", ".join("?" for _ in POINT_COLUMNS)
+        cols = ", ".join((*POINT_COLUMNS, "reason"))
+        marks = ", ".join("?" for _ in range(len(POINT_COLUMNS) + 1))
         with self._write() as con:
-            cur = con.execute(f"INSERT OR IGNORE INTO points ({cols}) VALUES ({marks})", row)
+            cur = con.execute(
+                f"INSERT OR IGNORE INTO points ({cols}) VALUES ({marks})", (*row, reason)
+            )
             return cur.rowcount == 1
 
     def point(self, config_hash: str) -> dict[str, Any] | None:
@@ -445,75 +458,6 @@ class ResultsDB:
             args,
         )
         out.extend((r["source"], r["dataset"], int(r["n"]), r["metric"]) for r in rows)
-        return out
-
-    # ----------------------------------------------------------------- scores
-    def record_score(
-        self,
-        model: str,
-        dataset: str,
-        name: str,
-        value: float,
-        params: Mapping[str, Any] | None = None,
-        seconds: float | None = None,
-    ) -> None:
-        """Store one transferability score (replacing one with the same inputs).
-
-        Parameters
-        ----------
-        model, dataset : str
-            What was scored.
-        name : str
-            Score name, e.g. ``"logme"`` or ``"ped+logme"``.
-        value : float
-            The score.
-        params : mapping, optional
-            The score's parameters (part of its identity, stored as sorted JSON).
-        seconds : float, optional
-            Time the score took.
-        """
-        with self._write() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO scores (model, dataset, name, params, value, seconds, "
-                "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (model, dataset, name, _jsonable(params), float(value), seconds, time.time()),
-            )
-
-    def scores(
-        self,
-        dataset: str,
-        names: list[str] | tuple[str, ...] | None = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-    ) -> dict[str, dict[str, float]]:
-        """Stored scores on one dataset.
-
-        Parameters
-        ----------
-        dataset : str
-            Dataset name.
-        names : sequence of str, optional
-            Keep only these score names.
-        params : mapping, optional
-            Keep only rows with exactly these parameters; by default the newest row of each
-            (model, name) wins.
-
-        Returns
-        -------
-        dict
-            ``{name: {model: value}}``.
-        """
-        sql = "SELECT model, name, value FROM scores WHERE dataset = ?"
-        args: list[Any] = [dataset]
-        if params is not None:
-            sql += " AND params = ?"
-            args.append(_jsonable(params))
-        rows = self._read(sql + " ORDER BY created, id", tuple(args))
-        out: dict[str, dict[str, float]] = {}
-        for r in rows:
-            if names is not None and r["name"] not in names:
-                continue
-            out.setdefault(r["name"], {})[r["model"]] = float(r["value"])
         return out
 
     # ----------------------------------------------------------------- runs

@@ -12,6 +12,8 @@ import sqlite3
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "MIGRATIONS", "POINT_COLUMNS", "library_versions"]
 
+#: The tables of version 1, as the first versioned release wrote them (kept frozen: the
+#: migration from version 0 creates exactly these, and later migrations change them).
 TABLES = """
 CREATE TABLE IF NOT EXISTS points (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,7 +79,53 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 #: Version of the tables this code writes (SQLite ``PRAGMA user_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Version 2: a score or grid point may have no value (SQLite stores a NaN as NULL, which the
+# NOT NULL columns of version 1 refused: `ped rank` crashed half-way, and a sweep's INSERT OR
+# IGNORE dropped the point). The value becomes nullable and a ``reason`` says why it is
+# missing; ``priors`` keeps each model's data-free prior, so a repeated `ped rank` need not
+# load the model again.
+_SCORES_V2 = """
+CREATE TABLE scores_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    value REAL,
+    reason TEXT,
+    seconds REAL,
+    created REAL NOT NULL,
+    UNIQUE (model, dataset, name, params)
+)"""
+
+_POINTS_V2 = """
+CREATE TABLE points_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    config_hash TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    lr REAL, w REAL, wd REAL, c REAL,
+    steps INTEGER, batch_size INTEGER, seed INTEGER, limit_n INTEGER,
+    score REAL,
+    reason TEXT,
+    metric TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    config TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    created REAL NOT NULL
+)"""
+
+_PRIORS_V2 = """
+CREATE TABLE IF NOT EXISTS priors (
+    model TEXT PRIMARY KEY,
+    params INTEGER,
+    imagenet_top1 REAL,
+    created REAL NOT NULL
+)"""
 
 
 def _migrate_0_to_1(con: sqlite3.Connection) -> None:
@@ -87,8 +135,27 @@ def _migrate_0_to_1(con: sqlite3.Connection) -> None:
             con.execute(statement)
 
 
+def _rebuild(con: sqlite3.Connection, table: str, create: str, columns: str) -> None:
+    """Copy `table` into the new layout `create` (named ``<table>_v2``) and swap them."""
+    con.execute(create)
+    con.execute(f"INSERT INTO {table}_v2 ({columns}) SELECT {columns} FROM {table}")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}_v2 RENAME TO {table}")
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    """Version 1 -> 2: nullable score values with a ``reason``, and the ``priors`` table.
+
+    Every row is kept (``reason`` is NULL for them: they all have a value).
+    """
+    _rebuild(con, "scores", _SCORES_V2, "id, model, dataset, name, params, value, seconds, created")
+    _rebuild(con, "points", _POINTS_V2, "id, " + ", ".join(POINT_COLUMNS))
+    con.execute("CREATE INDEX IF NOT EXISTS points_md ON points (model, dataset, protocol)")
+    con.execute(_PRIORS_V2)
+
+
 #: ``MIGRATIONS[v]`` takes a file from version ``v`` to ``v + 1``.
-MIGRATIONS = {0: _migrate_0_to_1}
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 POINT_COLUMNS = (
     "config_hash",

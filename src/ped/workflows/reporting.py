@@ -8,6 +8,7 @@ command line renders what comes back.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -130,7 +131,12 @@ def gather_scores(
         _, scores = load_scores(scores_file, dataset)
         where = str(scores_file)
     else:
-        scores = db.scores(dataset)
+        # a score stored without a value (n/a, with its reason) has nothing to evaluate
+        stored = db.scores(dataset)
+        scores = {
+            s: {m: v for m, v in vals.items() if math.isfinite(v)} for s, vals in stored.items()
+        }
+        scores = {s: vals for s, vals in scores.items() if vals}
         where = f"the results database {db.path}"
     if names:
         missing = [n for n in names if n not in scores]
