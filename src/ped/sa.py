@@ -33,12 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from ._stats import ClassStats
 from ._validation import check_bool, check_features_labels, check_int, check_positive
-from .scores._dense import dense_features
-from .scores._linalg import sym_eigh
+from .scores import dense_features, sym_eigh
 
 __all__ = [
     "SA_PARAMS",
@@ -150,6 +148,8 @@ def spread_attract_stats(
     if gate and not value < _GATE_THRESHOLD:
         feats = stats.features() if _features else np.empty((0, 0))
         return stats, SpreadAttract(features=feats, applied=False, gate_value=value, offsets=None)
+    from sklearn.decomposition import PCA  # scikit-learn loads only when SA runs
+
     k = min(n_comp, stats.n_samples, stats.n_features)
     Z = PCA(
         n_components=k,

@@ -22,7 +22,8 @@ from . import parc as parc  # noqa: F401
 from . import reg_hscore as reg_hscore  # noqa: F401
 from . import sfda as sfda  # noqa: F401
 from . import transrate as transrate  # noqa: F401
-from ._linalg import blas_threads
+from ._dense import dense_features
+from ._linalg import blas_threads, sym_eigh
 from ._registry import (
     RANK_DEFAULTS,
     SATURATION_TOL,
@@ -42,4 +43,6 @@ __all__ = [
     "RANK_DEFAULTS",
     "SATURATION_TOL",
     "blas_threads",
+    "dense_features",
+    "sym_eigh",
 ]

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from .._stats import ClassStats
 from .._validation import Labels, check_choice, check_int
@@ -77,6 +75,9 @@ def ncti_components(
         ``(seli, ncc, vc)``.
     """
     k = min(n_components, X.shape[0], X.shape[1])
+    from sklearn.decomposition import PCA  # scikit-learn loads only when NCTI runs
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
     pca = PCA(n_components=k, random_state=random_state, copy=not _owned)
     Z = pca.fit_transform(np.asarray(X, dtype=np.float64))
     temp = max(float(np.exp(-pca.explained_variance_[:32].sum())), 1e-10)
