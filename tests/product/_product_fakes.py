@@ -98,13 +98,23 @@ class FakeData:
         sep = self.seps.get(name)
         return {"params": None if sep is None else int(1000 * sep), "imagenet_top1": None}
 
-    def install(self, monkeypatch):
-        import ped.pipeline.steps as pipeline
+    def data_path(self):
+        """These stand-ins as the `ped.pipeline.DataPath` that `rank(data_path=...)` takes."""
+        from ped.pipeline import DataPath
 
-        monkeypatch.setattr(pipeline, "_model_prior", self.model_prior)
-        monkeypatch.setattr(pipeline, "_load_dataset", self.load_dataset)
-        monkeypatch.setattr(pipeline, "_extract", self.extract)
-        monkeypatch.setattr(pipeline, "_reference_stats", self.reference_stats)
+        return DataPath(
+            load_dataset=self.load_dataset,
+            extract=self.extract,
+            reference_stats=self.reference_stats,
+            model_prior=self.model_prior,
+        )
+
+    def install(self, monkeypatch):
+        """Make these stand-ins the default data path (for code that calls `rank` without
+        a ``data_path``, such as the command line run in-process)."""
+        import ped.pipeline.steps as steps
+
+        monkeypatch.setattr(steps, "DATA_PATH", self.data_path())
         return self
 
 

@@ -144,7 +144,8 @@ def test_ties_and_saturation_are_flagged(monkeypatch, db):
         fs.model = model
         return fs
 
-    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
+    fake.extract = extract  # the stand-in data path now extracts through this
+    fake.install(monkeypatch)
     res = rank("fake-target", ["fake:a", "fake:a2", "fake:d"], scores=["logme", "sfda"], db=db)
     assert res.ties("logme") == [["fake:a", "fake:a2"]]
     assert res.ranks("logme") == {"fake:a": 1, "fake:a2": 1, "fake:d": 3}
@@ -260,7 +261,8 @@ def _constant_for(fake, monkeypatch, bad="fake:d"):
             fs.features = np.ones_like(fs.features)
         return fs
 
-    monkeypatch.setattr("ped.pipeline.steps._extract", extract)
+    fake.extract = extract  # the stand-in data path now extracts through this
+    fake.install(monkeypatch)
 
 
 def test_a_score_a_model_cannot_have_is_na_with_its_reason(monkeypatch, db):
@@ -360,14 +362,21 @@ def test_a_text_target_gets_a_text_reference(monkeypatch, db):
 
     fake = FakeData(SEPS)
     fake.reference_name = DEFAULT_TEXT_REFERENCE
-    fake.install(monkeypatch)
     real = fake.load_dataset
 
     def load_dataset(spec, split="all"):
         got = real(spec, split)
         return FakeDataset(got.spec, got.split, modality="text") if spec == "fake-target" else got
 
-    monkeypatch.setattr("ped.pipeline.steps._load_dataset", load_dataset)
-    res = rank("fake-target", ["fake:a"], scores=["ped+logme"], db=db)
+    fake.load_dataset = load_dataset
+    res = rank("fake-target", ["fake:a"], scores=["ped+logme"], db=db, data_path=fake.data_path())
     assert f"'{DEFAULT_TEXT_REFERENCE}' is not on this machine" in res.warnings[0]
     assert "imagenet" not in res.warnings[0]
+
+
+def test_rank_takes_its_data_path_as_a_parameter(db):
+    """Stand-ins go in through `data_path`, with nothing patched (issue 15 item 8)."""
+    fake = FakeData(SEPS)
+    res = rank("fake-target", list(SEPS), scores=["logme"], db=db, data_path=fake.data_path())
+    assert res.models == list(SEPS) and {c[0] for c in fake.calls} == set(SEPS)
+    assert res.ranks("logme")["fake:a"] == 1  # the easiest fake target ranks first

@@ -26,7 +26,7 @@ from .result import (
     saturated_models,
     tie_groups,
 )
-from .steps import effective_params, open_target, rank
+from .steps import DATA_PATH, DataPath, effective_params, open_target, rank
 
 __all__ = [
     "DEFAULT_SCORES",
@@ -37,6 +37,8 @@ __all__ = [
     "SATURATION_TOL",
     "RankingResult",
     "rank",
+    "DataPath",
+    "DATA_PATH",
     "effective_params",
     "open_target",
     "default_scores",

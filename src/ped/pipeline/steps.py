@@ -40,8 +40,8 @@ Progress = Callable[..., None]
 
 
 # ---------------------------------------------------------------------- the data path
-# Thin seams over ped.data and ped.features, so the pipeline can be tested with stand-ins
-# (tests/product/_product_fakes.py replaces these three).
+# The four functions through which `rank` reaches data and models; `DataPath` bundles them so
+# a caller (and the tests) can pass stand-ins instead of patching this module.
 def _extract(model: Any, dataset: Any, **kwargs: Any) -> Any:
     return extract(model, dataset, **kwargs)
 
@@ -62,6 +62,36 @@ def _model_prior(model: Any) -> dict[str, Any]:
     backbone = load_backbone(model) if isinstance(model, str) else model
     prior = model_prior(backbone)
     return {"params": prior.params, "imagenet_top1": prior.imagenet_top1}
+
+
+@dataclass(frozen=True)
+class DataPath:
+    """Where `rank` gets its data: the functions it calls to open a dataset, extract features,
+    compute PED's reference statistics and read a model's prior.
+
+    Pass another one to `rank` (``data_path=``) to rank from another source, or stand-ins in
+    tests; each field takes the arguments of the library function it replaces.
+
+    Attributes
+    ----------
+    load_dataset : callable
+        ``(spec, split="all") -> Dataset``, as `ped.data.load_dataset`.
+    extract : callable
+        ``(model, dataset, **options) -> FeatureSet``, as `ped.features.extract`.
+    reference_stats : callable
+        ``(model, dataset, **options) -> ReferenceStats``, as `ped.features.reference_stats`.
+    model_prior : callable
+        ``(model) -> {"params": ..., "imagenet_top1": ...}``, as `ped.models.prior.model_prior`.
+    """
+
+    load_dataset: Callable[..., Any] = _load_dataset
+    extract: Callable[..., Any] = _extract
+    reference_stats: Callable[..., Any] = _reference_stats
+    model_prior: Callable[..., Any] = _model_prior
+
+
+#: The data path `rank` uses when it is given none: the library's own.
+DATA_PATH = DataPath()
 
 
 def _dataset_name(dataset: Any) -> str:
@@ -118,6 +148,7 @@ def rank(
     device: str | None = None,
     digits: int = 4,
     progress: Progress | None = None,
+    data_path: DataPath | None = None,
 ) -> RankingResult:
     """Rank pretrained models for fine-tuning on one target dataset.
 
@@ -163,6 +194,9 @@ def rank(
         Significant digits within which two scores count as tied.
     progress : callable, optional
         ``progress(done, total, description=...)`` during extraction, and once per model.
+    data_path : DataPath, optional
+        The functions that open datasets, extract features, compute reference statistics and
+        read priors (default `DATA_PATH`, the library's).
 
     Returns
     -------
@@ -182,7 +216,9 @@ def rank(
     >>> res.to_frame()  # doctest: +SKIP
     """
     where = dict(limit=limit, split=split, reference_limit=reference_limit, store=store)
-    how = dict(batch_size=batch_size, device=device, progress=progress)
+    how = dict(
+        batch_size=batch_size, device=device, progress=progress, data_path=data_path or DATA_PATH
+    )
     models, ctx = _prepare(
         dataset, models, scores, reference, on_missing_reference, params, where, how
     )
@@ -240,10 +276,12 @@ def _prepare(
     model, so a bad target or score fails before any feature is extracted."""
     models, names = _check_request(models, scores, where["limit"], on_missing_reference)
     needs_reference = any(n.startswith("ped+") for n in names)
-    target, dataset_name = _open_target(dataset, where["split"])
+    target, dataset_name = _open_target(dataset, where["split"], how["data_path"])
     if reference == DEFAULT_REFERENCE and getattr(target, "modality", "image") == "text":
         reference = DEFAULT_TEXT_REFERENCE  # PED's reference must be of the target's kind
-    reference, fallback_reason = _check_reference(reference, needs_reference, on_missing_reference)
+    reference, fallback_reason = _check_reference(
+        reference, needs_reference, on_missing_reference, how["data_path"]
+    )
     if params:
         check_params(names, params)
     context = _RankContext(
@@ -304,19 +342,19 @@ def open_target(spec: str, split: str = "all") -> Any:
     -------
     Dataset
     """
-    return _load_dataset(spec, split)
+    return DATA_PATH.load_dataset(spec, split)
 
 
-def _open_target(dataset: Any, split: str) -> tuple[Any, str]:
+def _open_target(dataset: Any, split: str, data_path: DataPath) -> tuple[Any, str]:
     """The target dataset (loaded from a spec) and the name the results are stored under."""
     if isinstance(dataset, str):
-        target = _load_dataset(dataset, split)
+        target = data_path.load_dataset(dataset, split)
         return target, str(getattr(target, "spec", dataset))
     return dataset, _dataset_name(dataset)
 
 
 def _check_reference(
-    reference: Any, needs_reference: bool, on_missing_reference: str
+    reference: Any, needs_reference: bool, on_missing_reference: str, data_path: DataPath
 ) -> tuple[Any, str | None]:
     """The reference to use and, when PED must fall back to the target, the reason why.
 
@@ -328,7 +366,7 @@ def _check_reference(
         return "target", None
     if isinstance(reference, str) and needs_reference:
         try:
-            _load_dataset(reference)
+            data_path.load_dataset(reference)
         except MissingDatasetError as exc:
             if on_missing_reference == "raise":
                 raise
@@ -355,6 +393,7 @@ class _RankContext:
     batch_size: int
     device: str | None
     progress: Progress | None
+    data_path: DataPath
 
 
 @dataclass
@@ -385,7 +424,7 @@ def _reference_for(model: Any, X: np.ndarray, label: str, ctx: _RankContext) -> 
     if ctx.reference == "target" or ctx.fallback_reason is not None:
         return ReferenceStats.from_features(X, source="target"), "target"
     try:
-        ref = _reference_stats(
+        ref = ctx.data_path.reference_stats(
             model,
             ctx.reference,
             limit=ctx.reference_limit,
@@ -431,7 +470,7 @@ def _score_model(model: Any, ctx: _RankContext, database: Any = None) -> _ModelR
     label = _model_name(model)
     started = time.time()
     t0 = time.perf_counter()
-    fs = _extract(
+    fs = ctx.data_path.extract(
         model,
         ctx.target,
         limit=ctx.limit,
@@ -488,11 +527,11 @@ def _score_model(model: Any, ctx: _RankContext, database: Any = None) -> _ModelR
         reasons=reasons,
         cells=cells,
         computed=set(todo),
-        prior=_prior(model, name, database),
+        prior=_prior(model, name, database, ctx.data_path),
     )
 
 
-def _prior(model: Any, name: str, database: Any) -> dict[str, Any] | None:
+def _prior(model: Any, name: str, database: Any, data_path: DataPath) -> dict[str, Any] | None:
     """The model's data-free prior: from the database, else computed (loading the model) and
     stored. None when it cannot be had; the ranking goes on without it."""
     if database is not None:
@@ -500,7 +539,7 @@ def _prior(model: Any, name: str, database: Any) -> dict[str, Any] | None:
         if stored is not None:
             return stored
     try:
-        prior = _model_prior(model)
+        prior = data_path.model_prior(model)
     except (PedError, ValueError, ImportError, OSError, RuntimeError) as exc:
         logger.info("no prior for %s: %s", name, exc)
         return None
