@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,3 +160,152 @@ def test_write_report_rejects_bad_format(tmp_path):
     e = evaluate(SCORES, TRUTH, n_boot=0)
     with pytest.raises(ValueError, match="Expected fmt 'html' or 'md', got 'pdf'."):
         write_report([e], tmp_path, fmt="pdf")
+
+
+# --------------------------------------- `ped report` through the real executable (item 6)
+ROOT = Path(__file__).resolve().parents[2]
+LONG = "file:/data/users/someone/experiments/2026/checkpoints/resnet-variant-final/net.pt"
+RANKED = [LONG, "zoo:a", "zoo:b", "zoo:c"]
+#: GBC is negative, higher (nearer 0) is better: zoo:a is its best model; logme reverses gbc.
+STORED = {
+    "gbc": dict(zip(RANKED, [-3.0, -0.02, -0.8, -1.5])),
+    "logme": dict(zip(RANKED, [4.0, 0.5, 1.0, 2.0])),
+    "parc": dict(zip(RANKED, [10.0, 30.0, 25.0, 20.0])),
+}
+
+
+def _ped(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("ped")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "ped"]
+    env = {k: v for k, v in os.environ.items() if k != "PED_DEBUG"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env["PED_HOME"] = str(tmp_path / "home")
+    return subprocess.run([*command, *argv], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _stored_db(tmp_path: Path) -> Path:
+    from ped.store import ResultsDB
+
+    db = ResultsDB(tmp_path / "results.sqlite")
+    for name, vals in STORED.items():
+        for model, value in vals.items():
+            db.record_score(model, "toy", name, value)
+    return db.path
+
+
+def test_report_without_ground_truth_ranks_and_compares_scores(tmp_path):
+    db = _stored_db(tmp_path)
+    out = tmp_path / "rep"
+    res = _ped(
+        tmp_path,
+        "report",
+        "toy",
+        "--db",
+        str(db),
+        "--format",
+        "md",
+        "--out",
+        str(out),
+        "-s",
+        "gbc",
+        "-s",
+        "logme",
+        "-s",
+        "parc",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "toy: 4 models, 3 scores (gbc, logme, parc)" in res.stdout
+    assert "no ground truth for toy" in res.stdout
+    text = (out / "report.md").read_text()
+    # the table, ordered by the first score asked (-s gbc): zoo:a (-0.02) first
+    assert "## toy: ranking by gbc" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "#" in line]
+    assert rows[0].startswith("| 1 | zoo:a | -0.02 #1 | 0.5 #4 | 30 #1 |")
+    assert rows[-1].startswith(f"| 4 | {LONG} | -3 #4 | 4 #1 | 10 #4 |")
+    # agreement: logme reverses gbc exactly, parc follows gbc exactly
+    assert "| gbc | 1.00 | -1.00 | 1.00 |" in text
+    assert "| logme | -1.00 | 1.00 | -1.00 |" in text
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["agreement_toy.png", "scores_toy.png"]
+    for name in pngs:
+        w, h = _png_ok(out / name)
+        assert w > 300 and h > 150
+    assert "scores against" not in text  # no evaluation without a ground truth
+
+
+def test_report_with_ground_truth_keeps_the_evaluation_and_s_filters(tmp_path):
+    db_path = _stored_db(tmp_path)
+    from ped.store import ResultsDB
+
+    ResultsDB(db_path).record_truth(
+        "linear", "toy", dict(zip(RANKED, [70.0, 90.0, 85.0, 80.0])), metric="accuracy"
+    )
+    out = tmp_path / "rep"
+    res = _ped(
+        tmp_path,
+        "report",
+        "toy",
+        "--db",
+        str(db_path),
+        "--out",
+        str(out),
+        "-s",
+        "parc",
+        "--n-boot",
+        "20",
+    )
+    assert res.returncode == 0, res.stderr
+    text = (out / "report.html").read_text()
+    assert "toy: ranking by parc" in text and "toy: scores against linear" in text
+    assert "<th>gbc</th>" not in text and "<th>parc</th>" in text  # -s keeps only parc
+    res = _ped(tmp_path, "report", "toy", "--db", str(db_path), "-s", "nope", "--out", str(out))
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("error: No 'nope' scores for 'toy'")
+
+
+def test_bars_put_the_best_model_longest_whatever_the_sign(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from ped.report import plot_score_bars
+    from ped.report.plots import _score_panel, pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    _score_panel(ax, "gbc", STORED["gbc"], set())
+    widths = {t.get_text(): b.get_width() for t, b in zip(ax.get_yticklabels(), ax.patches)}
+    assert max(widths, key=widths.get) == "a"  # -0.02, the best GBC
+    assert min(widths.values()) > 0
+    plt.close(fig)
+    _png_ok(plot_score_bars(STORED, tmp_path / "bars.png"))
+
+
+def test_dynamics_plot_leaves_out_models_without_a_step(tmp_path, blobs):
+    from ped.report.plots import pyplot
+
+    far_x, far_y = blobs  # well separated blobs: no overlap, no step
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    X = rng.normal(0, 1, (120, 8)) + 0.3 * np.eye(3, 8)[y]  # overlapping classes
+    sims = {
+        "zoo:moves": ped.simulate(X, y, reference=X),
+        "zoo:still": ped.simulate(far_x, far_y, reference=far_x),
+    }
+    assert sims["zoo:moves"].n_steps > 0
+    assert sims["zoo:still"].n_steps == 0
+    plt = pyplot()
+    seen = {}
+    real_close = plt.close
+
+    def spy(fig):
+        seen["lines"] = [ln.get_label() for ln in fig.axes[0].get_lines()]
+        seen["texts"] = [fig.get_supxlabel()]
+        real_close(fig)
+
+    plt.close = spy
+    try:
+        plot_dynamics(sims, tmp_path / "dyn.png")
+    finally:
+        plt.close = real_close
+    assert [x.split(" ")[0] for x in seen["lines"]] == ["moves"]
+    assert any("still" in t and "not drawn" in t for t in seen["texts"])
