@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -174,12 +175,13 @@ STORED = {
 }
 
 
-def _ped(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+def _ped(tmp_path: Path, *argv: str, **extra: str) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("ped")
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "ped"]
     env = {k: v for k, v in os.environ.items() if k != "PED_DEBUG"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env["PED_HOME"] = str(tmp_path / "home")
+    env.update(extra)
     return subprocess.run([*command, *argv], capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -309,3 +311,84 @@ def test_dynamics_plot_leaves_out_models_without_a_step(tmp_path, blobs):
         plt.close = real_close
     assert [x.split(" ")[0] for x in seen["lines"]] == ["moves"]
     assert any("still" in t and "not drawn" in t for t in seen["texts"])
+
+
+# ------------------------------------------ tables and progress bars at 80 columns (item 7)
+NET_SOURCE = """
+import sys
+import torch
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, int(sys.argv[2]), 3, stride=4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x))
+
+
+torch.manual_seed(int(sys.argv[2]))
+torch.jit.save(torch.jit.script(Net().eval()), sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+def test_rank_table_and_progress_fit_80_and_120_columns(tmp_path):
+    folder = tmp_path / "a-rather-long" / "directory" / "of" / "experiments" / "checkpoints"
+    folder.mkdir(parents=True)
+    maker = tmp_path / "make_net.py"
+    maker.write_text(NET_SOURCE)
+    specs = []
+    for name, width in (("resnet-variant-final.pt", "6"), ("resnet-variant-early.pt", "5")):
+        subprocess.run([sys.executable, str(maker), str(folder / name), width], check=True)
+        specs.append(f"file:{folder / name}")
+    argv = ["rank", "digits", *specs, "--limit", "60", "--reference", "target"]
+    for columns in (80, 120):
+        res = _ped(tmp_path, *argv, COLUMNS=str(columns))
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        end = next(i for i, line in enumerate(lines) if line.startswith(("note:", "best by")))
+        lines = lines[:end]  # the table, its title and caption (notes wrap as text)
+        assert max(len(line) for line in lines) <= columns, res.stdout
+        header = next(line for line in lines if line.startswith("┃ rank"))
+        assert "parc" in header  # rank, model and the first score always stay
+        rows = [line for line in lines if line.startswith("│")]
+        assert len(rows) == 2
+        for row in rows:
+            cells = [c.strip() for c in row.strip("│").split("│")]
+            assert cells[1].startswith("…") and cells[1].endswith(".pt")  # the tail of the path
+            assert all("…" not in c for c in cells[2:]), row  # numbers are never cut
+            assert all(re.fullmatch(r"-?[\d.e+-]+ #\d[=*]*|[\d.]+", c) for c in cells[2:]), row
+        if columns == 80:
+            assert "not shown at 80 columns: seconds" in res.stdout
+        else:
+            assert "seconds" in header and "ped+logme" in header and "not shown" not in res.stdout
+        bar = [line for line in res.stderr.splitlines() if "2/2" in line]
+        assert bar and all(len(line) <= columns for line in bar), res.stderr
+        assert re.search(r"2/2 .*\d:\d\d:\d\d\s*$", bar[-1]), bar  # count and ETA kept
+
+
+def test_progress_bar_keeps_count_and_eta_at_80_columns():
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ped.cli._common import _label, progress_columns
+
+    for width in (80, 120):
+        columns, label_width = progress_columns(width)
+        out = StringIO()
+        bar = Progress(*columns, console=Console(file=out, width=width, force_terminal=False))
+        stage = "extract file:/a/very/long/path/to/checkpoints/net.pt on imagefolder:/data/x"
+        task = bar.add_task(_label(stage, label_width), total=12345, rate="1,234.5 items/s")
+        bar.update(task, completed=1234)
+        line = bar.make_tasks_table(bar.tasks)
+        console = Console(file=out, width=width)
+        console.print(line)
+        text = out.getvalue().rstrip("\n").splitlines()[-1]
+        assert len(text) <= width
+        assert text.startswith("extract file:/a/very")
+        assert "1234/12345" in text and "1,234.5 items/s" in text
+        assert re.search(r"\d:\d\d:\d\d$", text.rstrip()) or "-:--:--" in text
