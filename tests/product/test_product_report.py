@@ -392,3 +392,33 @@ def test_progress_bar_keeps_count_and_eta_at_80_columns():
         assert text.startswith("extract file:/a/very")
         assert "1234/12345" in text and "1,234.5 items/s" in text
         assert re.search(r"\d:\d\d:\d\d$", text.rstrip()) or "-:--:--" in text
+
+
+def test_ranking_table_drops_columns_in_order_and_shows_na():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from ped.cli._tables import ranking_table
+    from ped.pipeline import RankingResult
+
+    models = [LONG, "zoo:a", "zoo:b"]
+    scores = ["parc", "gbc", "logme", "leep"]
+    values = {s: {m: float(i + k) for k, m in enumerate(models)} for i, s in enumerate(scores)}
+    values["leep"][LONG] = float("nan")  # a score the model cannot have
+    result = RankingResult("toy", models, scores, values, seconds=dict.fromkeys(models, 1.0))
+    result.priors = {"zoo:a": {"params": 5.3e6, "imagenet_top1": 75.1}}
+    seen = {}
+    for width in (50, 60, 80, 160):
+        out = StringIO()
+        Console(file=out, width=width).print(ranking_table(result, width=width))
+        seen[width] = out.getvalue()
+        assert max(len(line) for line in seen[width].splitlines()) <= width
+    flat = {w: " ".join(text.split()) for w, text in seen.items()}  # captions wrap
+    assert "n/a" in seen[160] and "5.3M" in seen[160] and "75.1" in seen[160]
+    assert "not shown" not in flat[160]
+    assert "not shown at 80 columns: seconds (" in flat[80] and "5.3M" in seen[80]
+    assert "not shown at 60 columns: seconds, IN top-1, params (" in flat[60]
+    header = next(line for line in seen[60].splitlines() if line.startswith("┃ rank"))
+    assert "model" in header and "parc" in header  # rank, model, the first score stay
+    assert "not shown at 50 columns: seconds, IN top-1, params, leep (" in flat[50]

@@ -77,8 +77,10 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
     """A rich table of a RankingResult: best first, ``=`` marks ties, ``*`` saturation.
 
     At `width` columns (default: the console's), long model specs keep their tail and the
-    columns leave in a fixed order (seconds, then the scores from the last); the
-    caption names what left. A score a model has no value for reads ``n/a``.
+    columns leave in a fixed order (seconds, ImageNet top-1, parameters, then the scores
+    from the last); the caption names what left. A score a model has no value for reads
+    ``n/a``. Prior facts (``result.priors``: parameters, ImageNet top-1) get a column each
+    when some model has them.
     """
     from ._common import console
 
@@ -100,20 +102,29 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
         column = []
         for m in order:
             v = result.values[s].get(m)
-            if v is None or m not in ranks[s]:
+            if v is None or v != v or m not in ranks[s]:  # no value: the notes say why
                 column.append("n/a")
                 continue
             mark = ("=" if m in tied[s] else "") + ("*" if m in sat[s] else "")
             column.append(f"{fmt(v)} [dim]#{ranks[s][m]}{mark}[/]")
         cells[s] = column
+    priors = getattr(result, "priors", {}) or {}
+    extra = [  # (header, key): prior facts of the models, shown when some model has one
+        (head, key)
+        for key, head in (("params", "params"), ("imagenet_top1", "IN top-1"))
+        if any((priors.get(m) or {}).get(key) is not None for m in result.models)
+    ]
+    for head, key in extra:
+        cells[head] = [_prior_cell(key, (priors.get(m) or {}).get(key)) for m in order]
     cells["seconds"] = [f"{result.seconds.get(m, float('nan')):.1f}" for m in order]
+    trailing = [head for head, _ in extra] + ["seconds"]
     names = [m.split("?", 1)[0] if uniform else m for m in order]
     rank_cells = [f"{ranks[first].get(m, '–')}{'=' if m in tied[first] else ''}" for m in order]
 
     def natural(key: str) -> int:
         return max([len(key)] + [len(Text.from_markup(c).plain) for c in cells[key]])
 
-    optional = [("seconds", natural("seconds"))]
+    optional = [(c, natural(c)) for c in reversed(trailing)]
     optional += [(s, natural(s)) for s in reversed(result.scores[1:])]
     model_w, dropped = _fit(
         [max(4, max(map(len, rank_cells), default=1)), natural(first)],
@@ -127,20 +138,24 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
         title or f"{result.dataset}: {len(result.models)} models ranked by {first}",
         caption=caption,
     )
-    shown = [s for s in result.scores if s not in dropped]
+    shown = [c for c in [*result.scores, *trailing] if c not in dropped]
     table.add_column("rank", justify="right", no_wrap=True)
     table.add_column("model", no_wrap=True, max_width=model_w)
-    for s in shown:
-        table.add_column(s, justify="right", no_wrap=True)
-    if "seconds" not in dropped:
-        table.add_column("seconds", justify="right", no_wrap=True)
+    for c in shown:
+        table.add_column(c, justify="right", no_wrap=True)
     for k in range(len(order)):
-        row = [rank_cells[k], Text(tail(names[k], model_w))]
-        row += [cells[s][k] for s in shown]
-        if "seconds" not in dropped:
-            row.append(cells["seconds"][k])
-        table.add_row(*row)
+        table.add_row(rank_cells[k], Text(tail(names[k], model_w)), *(cells[c][k] for c in shown))
     return table
+
+
+def _prior_cell(key: str, value: Any) -> str:
+    """A model's parameter count (as 5.3M) or ImageNet top-1 (as 75.1); – when unknown."""
+    if value is None:
+        return "–"
+    if key == "params":
+        v = float(value)
+        return f"{v / 1e6:.1f}M" if v >= 1e5 else f"{v / 1e3:.1f}k" if v >= 1e3 else f"{v:.0f}"
+    return f"{float(value):.1f}"
 
 
 #: Columns of the evaluation table that leave, in this order, when the terminal is narrow.
