@@ -57,6 +57,53 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+#: Widths the progress bar's columns take: count (``12,345/12,345``), rate
+#: (``1,234.5 items/s``), elapsed and remaining time (``0:01:23``), one space between columns.
+_COUNT, _RATE, _TIME = 13, 17, 7
+
+
+def _label(text: str, width: int) -> str:
+    """The stage's name cut to `width` characters: its head, where the stage is named."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def progress_columns(width: int) -> tuple[list[Any], int]:
+    """The columns of a progress bar that fits `width` terminal columns, and the width left
+    for the stage's name.
+
+    The stage's name, the count, the rate and the remaining time always show; below 100
+    columns the elapsed time leaves, and the bar itself shrinks to 10 characters before the
+    name is cut.
+
+    Returns
+    -------
+    columns : list of rich progress columns
+    label_width : int
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    elapsed = width >= 100
+    fixed = _COUNT + _RATE + _TIME * (2 if elapsed else 1) + (5 if elapsed else 4)
+    label_width = max(12, min(40, width - fixed - 1 - 10))
+    bar_width = max(10, min(40, width - fixed - 1 - label_width))
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=bar_width),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+    ]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
+    columns.append(TimeRemainingColumn())
+    return columns, label_width
+
+
 @contextmanager
 def progress_bar(description: str, *, enabled: bool = True, unit: str = "items") -> Iterator:
     """A rich progress bar with a rate column; yields a ``progress(done, total, **info)``
@@ -65,23 +112,9 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
     if not enabled:
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress
 
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
+    columns, label_width = progress_columns(err_console.width)
     state: dict[str, Any] = {}
     start = time.perf_counter()
 
@@ -90,7 +123,7 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
             bar = Progress(*columns, console=err_console, transient=False)
             bar.start()
             state["bar"] = bar
-            state["task"] = bar.add_task(description, total=None, rate="")
+            state["task"] = bar.add_task(_label(description, label_width), total=None, rate="")
         elapsed = max(time.perf_counter() - start, 1e-9)
         rate = info.get("items_per_s")
         if rate is None and done:
@@ -101,7 +134,7 @@ def progress_bar(description: str, *, enabled: bool = True, unit: str = "items")
             completed=done,
             total=total,
             rate=f"{rate:,.1f} {unit}/s" if rate else "",
-            **({"description": desc} if desc else {}),
+            **({"description": _label(desc, label_width)} if desc else {}),
         )
 
     try:

@@ -60,7 +60,13 @@ def report_cmd(
         None, "--scores", help="Scores as JSON instead of the results database."
     ),
     truth: str | None = typer.Option(
-        None, "--truth", help="Ground-truth source or JSON file (default: full, then linear)."
+        None,
+        "--truth",
+        help="Ground-truth source or JSON file (default: full, then linear; without one, "
+        "the report ranks the models and compares the scores).",
+    ),
+    score: list[str] = typer.Option(
+        None, "--score", "-s", help="Only these scores; the first orders the ranking."
     ),
     report_format: str = typer.Option("html", "--format", help="html (self-contained) or md."),
     out: Path = typer.Option(Path("ped-report"), "--out", help="Folder to write into."),
@@ -68,7 +74,8 @@ def report_cmd(
     n_boot: int = typer.Option(1000, help="Bootstrap replicates of the intervals."),
     dynamics: bool = typer.Option(True, help="Plot PED energy/displacement (stored features)."),
 ) -> None:
-    """Write an HTML or Markdown report with tables and PNG plots."""
+    """Write an HTML or Markdown report: the ranking by every score, their agreement, and
+    how well each predicts the ground truth where one is known."""
     from ..workflows.reporting import build_report
 
     run = build_report(
@@ -78,9 +85,13 @@ def report_cmd(
         db=db,
         scores_file=scores_file,
         truth=truth,
+        names=score or None,
         n_boot=n_boot,
         dynamics=dynamics,
     )
+    for ds, values in run.scores.items():
+        n = len({m for v in values.values() for m in v})
+        console.print(Text(f"{ds}: {n} models, {len(values)} scores ({', '.join(values)})"))
     for e in run.evaluations:
         console.print(evaluation_table(e))
     warn(run.notes)

@@ -6,6 +6,8 @@ re-exported here, where it has always been importable from); this package presen
 - `ped.report.load`: reading scores from the JSON layouts the commands take (`load_scores`);
 - `ped.report.plots`: the PNG plots, and the public helpers `pyplot`, `label_points` and
   `short_name` that the benchmark's plots reuse;
+- `ped.report.ranking`: the part that needs no ground truth (`ranking_rows`, and
+  `agreement`: Kendall's tau between the rankings of every pair of scores);
 - `ped.report.render`: the report page, HTML (plots inlined, so the one file is the whole
   report) or Markdown beside its PNGs (`write_report`).
 
@@ -26,13 +28,18 @@ from ..evaluation import (
 from .load import load_scores
 from .plots import (
     label_points,
+    panel_axes,
+    plot_agreement,
     plot_dynamics,
     plot_heatmap,
     plot_ranking,
+    plot_score_bars,
     plot_score_vs_truth,
     pyplot,
     short_name,
+    tail_name,
 )
+from .ranking import agreement, ranking_rows, unsure_models
 from .render import evaluation_rows, write_report
 
 __all__ = [
@@ -53,4 +60,11 @@ __all__ = [
     "short_name",
     "pyplot",
     "label_points",
+    "tail_name",
+    "panel_axes",
+    "plot_agreement",
+    "plot_score_bars",
+    "agreement",
+    "ranking_rows",
+    "unsure_models",
 ]

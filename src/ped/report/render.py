@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation import HEADLINE, BootstrapCI, Evaluation
-from .plots import plot_dynamics, plot_heatmap, plot_score_vs_truth
+from .plots import plot_agreement, plot_dynamics, plot_heatmap, plot_score_bars, plot_score_vs_truth
+from .ranking import agreement, ranking_rows, unsure_models
 
 __all__ = ["evaluation_rows", "write_report"]
 
@@ -96,11 +97,13 @@ def write_report(
     fmt: str = "html",
     dynamics: Mapping[str, Mapping[str, Any]] | None = None,
     rankings: Mapping[str, Any] | None = None,
+    scores: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
     title: str = "ped report",
     notes: Sequence[str] = (),
     sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
-    """Write a report: tables, score-vs-truth plots, PED dynamics and a weighted-tau heat map.
+    """Write a report: the ranking by every score, how far the scores agree, and, where a
+    ground truth is known, how well each predicts it, with PED's dynamics.
 
     Parameters
     ----------
@@ -114,6 +117,10 @@ def write_report(
         ``{dataset: {model: Simulation}}`` for the energy and displacement plots.
     rankings : mapping, optional
         ``{dataset: RankingResult}``, shown as ranked tables.
+    scores : mapping, optional
+        ``{dataset: {score: {model: value}}}``: per dataset the ranking table, one bar chart
+        per score (best model on top) and the agreement between scores (Kendall's τ of every
+        pair, as a heat map and a table). No ground truth is needed.
     title : str, default "ped report"
     notes : sequence of str
         Sentences shown under the title (warnings, timings).
@@ -127,11 +134,12 @@ def write_report(
     """
     if fmt not in ("html", "md"):
         raise ValueError(f"Expected fmt 'html' or 'md', got {fmt!r}.")
-    if not evaluations and not rankings:
+    if not evaluations and not rankings and not scores:
         raise ValueError("Expected at least one evaluation or ranking to report, got none.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = _evaluation_blocks(evaluations, out)
+    blocks = _score_blocks(scores or {}, out)
+    blocks += _evaluation_blocks(evaluations, out)
     blocks += _ranking_blocks(rankings or {})
     blocks += _dynamics_blocks(dynamics or {}, out)
     for heading, text in sections:
@@ -186,6 +194,57 @@ def _evaluation_blocks(evaluations: Sequence[Evaluation], out: Path) -> list[Blo
         blocks.append(
             ("img", plot_score_vs_truth(e, out / f"scores_vs_truth_{_slug(e.dataset)}.png"))
         )
+    return blocks
+
+
+def _score_blocks(
+    scores: Mapping[str, Mapping[str, Mapping[str, float]]], out: Path
+) -> list[Block]:
+    """Per dataset: the ranking table, the bar charts and the agreement between scores."""
+    blocks: list[Block] = []
+    for ds, values in scores.items():
+        values = {s: v for s, v in values.items() if v}
+        if not values:
+            continue
+        first = next(iter(values))
+        blocks.append(("h2", f"{ds}: ranking by {first}"))
+        blocks.append(
+            (
+                "p",
+                "Each cell reads value #rank (higher is better for every score); n/a: the "
+                "score has no value for that model.",
+            )
+        )
+        blocks.append(("table", ranking_rows(values)))
+        path = out / f"scores_{_slug(ds)}.png"
+        title = f"{ds}: scores per model (best on top, higher is better)"
+        blocks.append(
+            ("img", plot_score_bars(values, path, title=title, unsure=unsure_models(values)))
+        )
+        if len(values) > 1:
+            agree = agreement(values)
+            blocks.append(("h2", f"{ds}: do the scores agree?"))
+            blocks.append(
+                (
+                    "p",
+                    "Kendall's τ between the rankings of two scores over the models both "
+                    "scored: 1 is the same order, -1 the reverse, – fewer than 3 models or a "
+                    "score that does not vary.",
+                )
+            )
+            header = ["score", *agree]
+            rows = [[a] + [_fmt(agree[a][b], 2) for b in agree] for a in agree]
+            blocks.append(("table", (header, rows)))
+            blocks.append(
+                (
+                    "img",
+                    plot_agreement(
+                        agree,
+                        out / f"agreement_{_slug(ds)}.png",
+                        title=f"{ds}: Kendall's τ between the scores' rankings",
+                    ),
+                )
+            )
     return blocks
 
 

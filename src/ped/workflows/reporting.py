@@ -256,11 +256,17 @@ def stored_dynamics(
 
 @dataclass
 class ReportRun:
-    """What `build_report` wrote: the report's path, its evaluations and notes."""
+    """What `build_report` wrote: the report's path, its evaluations, the scores it ranked
+    (``{dataset: {score: {model: value}}}``) and its notes."""
 
     path: Path
     evaluations: list[Any] = field(default_factory=list)
+    scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def _has_truth(db: ResultsDB, dataset: str) -> bool:
+    return any(ds == dataset and n >= 2 for _, ds, n, _ in db.truth_sources(dataset))
 
 
 def build_report(
@@ -271,10 +277,15 @@ def build_report(
     db: ResultsDB | str | Path | None = None,
     scores_file: Path | None = None,
     truth: str | None = None,
+    names: Sequence[str] | None = None,
     n_boot: int = 1000,
     dynamics: bool = True,
 ) -> ReportRun:
-    """Evaluate each dataset's stored scores and write an HTML or Markdown report (`ped report`).
+    """Write an HTML or Markdown report of each dataset's stored scores (`ped report`).
+
+    Every dataset gets its ranking: the table, one bar chart per score (best model on top)
+    and the agreement between scores (Kendall's tau of every pair). Where a ground truth is
+    known (or `truth` names one), the report adds how well each score predicts it.
 
     Parameters
     ----------
@@ -282,8 +293,13 @@ def build_report(
     out : str or Path, default "ped-report"
         Folder to write into.
     fmt : {"html", "md"}, default "html"
-    db, scores_file, truth, n_boot
+    db, scores_file, n_boot
         As in `evaluate_dataset`.
+    truth : str, optional
+        Ground-truth source or JSON file; a named one that is missing is an error. By default
+        the first known source (see `resolve_truth`), and a ranking-only report without one.
+    names : sequence of str, optional
+        Only these scores (the first orders the ranking table).
     dynamics : bool, default True
         Plot PED's energy and displacement from the stored features.
 
@@ -297,11 +313,30 @@ def build_report(
     run = ReportRun(path=Path(out))
     sims: dict[str, dict] = {}
     for ds in datasets:
-        one = evaluate_dataset(ds, db=database, scores_file=scores_file, truth=truth, n_boot=n_boot)
-        run.evaluations.append(one.evaluation)
+        scores = gather_scores(ds, scores_file, database, names or None)
+        run.scores[ds] = scores
+        if truth is not None or _has_truth(database, ds):
+            run.evaluations.append(
+                evaluate_dataset(
+                    ds,
+                    db=database,
+                    scores_file=scores_file,
+                    truth=truth,
+                    names=names,
+                    n_boot=n_boot,
+                ).evaluation
+            )
+        else:
+            run.notes.append(
+                f"no ground truth for {ds}: the report ranks the models without evaluating the "
+                f"scores (run `ped finetune MODEL {ds} --protocol linear` per model, or pass "
+                "--truth FILE, to add the evaluation)."
+            )
         if dynamics:
-            models = sorted({m for r in one.scores.values() for m in r})
+            models = sorted({m for r in scores.values() for m in r})
             sims[ds], more = stored_dynamics(database, ds, models)
             run.notes += more
-    run.path = write_report(run.evaluations, out, fmt=fmt, dynamics=sims, notes=run.notes)
+    run.path = write_report(
+        run.evaluations, out, fmt=fmt, dynamics=sims, scores=run.scores, notes=run.notes
+    )
     return run
