@@ -14,6 +14,7 @@ import numpy as np
 from ..report import label_points, plot_heatmap, pyplot, short_name
 from ..scoring import list_scores
 from .config import DEFAULT_PED, PAPER_BASES, TARGETS, ped_name
+from .render_finetune import finetune_lines, plot_curves
 from .results import BenchmarkResult
 
 __all__ = ["ped_summary", "render_markdown", "plot_truth", "plot_scatter", "write_outputs"]
@@ -153,6 +154,13 @@ def _target_lines(summary: Mapping[str, Any], target: str, plots: Mapping[str, s
         f"probes {sec['probe']:.0f} s, scores {sec['scores']:.0f} s.",
         "",
     ]
+    if t.get("missing_scores"):
+        lines += [
+            "Not computed on every stored record (written before these scores were added; "
+            "`ped benchmark` without `--render-only` computes only them, from the feature "
+            "store): " + ", ".join(f"`{n}`" for n in t["missing_scores"]) + ".",
+            "",
+        ]
     if f"truth:{target}" in plots:
         lines += [f"![ground truth on {target}]({plots[f'truth:{target}']})", ""]
     lines += ["| score | models | weighted τ [95% CI] | per seed (mean ± sd) | Kendall τ | "
@@ -185,7 +193,7 @@ def _target_lines(summary: Mapping[str, Any], target: str, plots: Mapping[str, s
         key = f"scatter:{target}:{base}"
         if key in plots:
             lines += [f"![{base} vs ground truth on {target}]({plots[key]})", ""]
-    return lines
+    return lines + finetune_lines(summary, target, plots)
 
 
 def plot_truth(summary: Mapping[str, Any], target: str, path: str | Path) -> Path:
@@ -272,6 +280,8 @@ def write_outputs(
         ).name
         for t in summary["targets"]:
             files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
+            if summary["targets"][t].get("finetune"):
+                files[f"curves:{t}"] = plot_curves(summary, t, folder / f"curves-{t}.png").name
             for b in PAPER_BASES:
                 if b in summary["targets"][t]["scores"]:
                     files[f"scatter:{t}:{b}"] = plot_scatter(
