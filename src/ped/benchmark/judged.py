@@ -10,7 +10,6 @@ curves. `missing_scores` names the scores of the current plan that stored record
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -171,8 +170,3 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
         "incomplete": sorted({r["spec"] for r in usable} - set(chosen)),
         "other_config": len(ft) - len(usable),
     }
-
-
-def finite(v: Any) -> bool:
-    """Whether ``v`` is a finite number (the renderers show ``–`` otherwise)."""
-    return v is not None and math.isfinite(float(v))

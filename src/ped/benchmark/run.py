@@ -13,6 +13,7 @@ import numpy as np
 from ..dynamics import ReferenceStats
 from ..features import extract
 from ..finetune import compute_metric, probe_decisions, seed_split, select_best
+from ..finetune.protocol import load_records
 from ..scoring import score_many
 from .config import TARGETS, BenchmarkConfig
 from .config import plan_references as _plan_references
@@ -110,8 +111,12 @@ def run_benchmark(
     store: Any = None,
     progress: ProgressFn | None = None,
     log: Callable[[str], None] | None = None,
+    finetune: str | Path | None = None,
 ) -> BenchmarkResult:
     """Run (or resume) the zoo benchmark.
+
+    A record stored before a score (or the data-free prior) joined the plan gets only what
+    it lacks, computed from the feature store, and is appended again (the last line wins).
 
     Parameters
     ----------
@@ -129,6 +134,9 @@ def run_benchmark(
         ``progress(done, total, description=...)`` once per (target, model).
     log : callable, optional
         Receives one line per finished (target, model).
+    finetune : str or Path, optional
+        Folder of the fine-tuning ground truth's ``records.jsonl`` (`ped.finetune.protocol`),
+        read into `BenchmarkResult.finetune` so that the scores are judged against it too.
 
     Returns
     -------
@@ -157,6 +165,9 @@ def run_benchmark(
         if TARGETS[t]["modality"] == modality
     ]
     result = BenchmarkResult(config)
+    if finetune is not None:
+        ft = load_records(Path(finetune) / "records.jsonl")
+        result.finetune = [r for r in ft if r.get("target") in targets]
     for i, (target, spec) in enumerate(jobs):
         stored = done.get((key, target, spec))
         if stored is not None and not _missing(config, stored):

@@ -36,7 +36,6 @@ from .metrics import (
     weighted_pearson,
     weighted_tau,
 )
-from .truths import judge_twice, swap_resolution
 from .ranking import (
     SATURATION_TOL,
     SCORE_BOUNDS,
@@ -45,6 +44,7 @@ from .ranking import (
     score_bounds,
     tie_groups,
 )
+from .truths import judge_twice, swap_resolution
 
 __all__ = [
     "weighted_tau",
