@@ -111,7 +111,7 @@ def _ped_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def _mean_lines(summary: Mapping[str, Any]) -> list[str]:
     """Every score's tau per target and its means, best mean over the image targets first."""
-    targets = list(summary["targets"])
+    targets = [t for t in summary["targets"] if summary["targets"][t]["scores"]]
     image_targets = [t for t in targets if TARGETS.get(t, {}).get("modality") == "image"]
     lines = [
         "### Every score, mean over the targets",
@@ -279,11 +279,12 @@ def write_outputs(
             table, folder / "heatmap.png", title="weighted τ against the linear-probe truth"
         ).name
         for t in summary["targets"]:
-            files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
+            if summary["targets"][t]["truth"]:
+                files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
             if summary["targets"][t].get("finetune"):
                 files[f"curves:{t}"] = plot_curves(summary, t, folder / f"curves-{t}.png").name
             for b in PAPER_BASES:
-                if b in summary["targets"][t]["scores"]:
+                if b in summary["targets"][t]["scores"] and summary["targets"][t]["truth"]:
                     files[f"scatter:{t}:{b}"] = plot_scatter(
                         summary, t, b, folder / f"scatter-{t}-{b}.png"
                     ).name

@@ -40,7 +40,9 @@ class BenchmarkResult:
 
     @property
     def targets(self) -> list[str]:
-        return list(dict.fromkeys(r["target"] for r in self.records))
+        """Targets with records, then those with fine-tuning records only."""
+        names = [r["target"] for r in self.records] + [r["target"] for r in self.finetune]
+        return list(dict.fromkeys(names))
 
     def models(self, target: str) -> list[str]:
         return [r["model"] for r in self.records if r["target"] == target]
