@@ -305,3 +305,15 @@ def test_rerun_computes_only_the_missing_scores(tmp_path, monkeypatch):
     calls.clear()
     run_benchmark(["mnist5k"], models, config=cfg, out=tmp_path)
     assert calls == []
+
+
+def test_a_target_with_fine_tuning_records_only_is_rendered(tmp_path):
+    res = _fake_result()
+    res.finetune = _finetune_records((95.0, 90.0, 85.0))
+    for r in res.finetune:
+        r["target"] = "only-ft"
+    write_outputs(res, tmp_path, n_boot=20)
+    text = (tmp_path / "tables.md").read_text()
+    assert "No linear-probe records on only-ft yet" in text
+    assert "#### only-ft: fine-tuned against linear-probe ground truth" in text
+    assert "| m0 | 95.00 |" in text and (tmp_path / "curves-only-ft.png").is_file()

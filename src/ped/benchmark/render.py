@@ -13,7 +13,7 @@ import numpy as np
 
 from ..report import label_points, plot_heatmap, pyplot, short_name
 from ..scoring import list_scores
-from .config import DEFAULT_PED, PAPER_BASES, TARGETS, ped_name
+from .config import DEFAULT_PED, PAPER_BASES, PRIORS, TARGETS, ped_name
 from .render_finetune import finetune_lines, plot_curves
 from .results import BenchmarkResult
 
@@ -78,7 +78,7 @@ def _settings_lines(cfg: Mapping[str, Any]) -> list[str]:
 def _ped_lines(summary: Mapping[str, Any]) -> list[str]:
     """Per paper base, a table of its PED variants' tau and their paired difference."""
     cfg = summary["config"]
-    targets = list(summary["targets"])
+    targets = [t for t in summary["targets"] if summary["targets"][t]["scores"]]
     lines = [
         "### PED against the plain score",
         "",
@@ -154,6 +154,12 @@ def _target_lines(summary: Mapping[str, Any], target: str, plots: Mapping[str, s
         f"probes {sec['probe']:.0f} s, scores {sec['scores']:.0f} s.",
         "",
     ]
+    if not t["models"]:
+        return lines[:2] + [
+            f"No linear-probe records on {target} yet (`ped benchmark -t {target}`); only the "
+            "fine-tuned ground truth is shown.",
+            "",
+        ] + finetune_lines(summary, target, plots)  # fmt: skip
     if t.get("missing_scores"):
         lines += [
             "Not computed on every stored record (written before these scores were added; "
@@ -269,8 +275,9 @@ def write_outputs(
     summary = result.to_dict(n_boot=n_boot)
     files: dict[str, str] = {}
     if plots and summary["targets"]:
-        main = [s for b in PAPER_BASES for s in (b, ped_name(b, *DEFAULT_PED))]
+        main = [s for b in PAPER_BASES for s in (b, ped_name(b, *DEFAULT_PED), f"sa+{b}")]
         others = [b for b in list_scores(include_ped=False) if b not in PAPER_BASES]
+        others += list(PRIORS)
         table = {
             t: {s: v["scores"][s]["weighted_tau"] for s in main + others if s in v["scores"]}
             for t, v in summary["targets"].items()

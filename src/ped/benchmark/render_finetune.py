@@ -122,12 +122,15 @@ def plot_curves(summary: Mapping[str, Any], target: str, path: str | Path) -> Pa
     plt = pyplot()
     curves = summary["targets"][target]["finetune"]["curves"]
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    cmap = plt.get_cmap("tab20")
+    cmap = plt.get_cmap("tab10" if len(curves) <= 10 else "tab20")
+    lrs = sorted({run["lr"] for runs in curves.values() for run in runs}, reverse=True)
+    dashes = ["-", "--", ":", "-."]
     for i, (spec, runs) in enumerate(sorted(curves.items())):
         for run in runs:
             epochs = range(1, len(run["train_loss"]) + 1)
             label = f"{short_name(spec)} lr {run['lr']:g} s{run['seed']}"
-            style = {"color": cmap(i % 20), "alpha": 0.85, "linewidth": 1}
+            style = {"color": cmap(i % cmap.N), "alpha": 0.85, "linewidth": 1.2,
+                     "linestyle": dashes[lrs.index(run["lr"]) % len(dashes)]}  # fmt: skip
             ax_l.plot(epochs, run["train_loss"], label=label, **style)
             ax_a.plot(epochs, run["val_acc"], **style)
     ax_l.set_yscale("log")
