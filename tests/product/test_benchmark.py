@@ -317,3 +317,14 @@ def test_a_target_with_fine_tuning_records_only_is_rendered(tmp_path):
     assert "No linear-probe records on only-ft yet" in text
     assert "#### only-ft: fine-tuned against linear-probe ground truth" in text
     assert "| m0 | 95.00 |" in text and (tmp_path / "curves-only-ft.png").is_file()
+
+
+def test_swap_resolution():
+    from ped.evaluation import swap_resolution
+
+    for n in (3, 4, 16, 37):
+        res = swap_resolution(n)
+        assert res["kendall"] == pytest.approx(4 / (n * (n - 1)))
+        assert res["weighted_top"] > res["weighted_bottom"] > 0  # the top weighs most
+    with pytest.raises(ValueError, match="n"):
+        swap_resolution(2)

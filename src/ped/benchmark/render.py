@@ -281,6 +281,7 @@ def write_outputs(
         table = {
             t: {s: v["scores"][s]["weighted_tau"] for s in main + others if s in v["scores"]}
             for t, v in summary["targets"].items()
+            if v["scores"]
         }
         files["heatmap"] = plot_heatmap(
             table, folder / "heatmap.png", title="weighted τ against the linear-probe truth"
