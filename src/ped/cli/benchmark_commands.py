@@ -25,7 +25,10 @@ QUICK_TEXT = ("zoo:glove-50d", "zoo:static-64", "zoo:minilm-l3")
 @app.command("benchmark")
 def benchmark_cmd(
     target: list[str] = typer.Option(
-        None, "--target", "-t", help="mnist5k, fashion-mnist, rotten-tomatoes (default all)."
+        None,
+        "--target",
+        "-t",
+        help="mnist5k, fashion-mnist, animal-mnist, rotten-tomatoes, presidential-debates (default all).",
     ),
     model: list[str] = typer.Option(
         None, "--model", "-m", help="Model specs (default every installed zoo candidate)."
