@@ -114,3 +114,35 @@ def test_small_zoo_slice(tmp_path):
         assert r["curve"][-1]["train_loss"] < r["curve"][0]["train_loss"] * 1.5
     summary = summarise(recs)
     assert set(summary["fashion-mnist"]) == set(specs)
+
+
+def test_cli_runs_the_protocol_on_stand_ins(tmp_path, monkeypatch, capsys):
+    import ped.finetune.protocol as protocol
+    import ped.models
+    from ped.cli import main
+
+    monkeypatch.setattr(ped.models, "load_backbone", lambda spec, **kw: FakeBackbone(seed=0))
+    monkeypatch.setattr(protocol, "load_dataset", lambda spec: FakeImages(3000, num_classes=3))
+    monkeypatch.setenv("COLUMNS", "200")
+    argv = ["finetune-truth", "-t", "fake", "-m", "fake:tiny-0", "--seeds", "0", "--epochs",
+            "1", "--lrs", "0.1", "--out", str(tmp_path), "-q"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    recs = load_records(tmp_path / "records.jsonl")
+    assert len(recs) == 1 and recs[0]["spec"] == "fake:tiny-0" and recs[0]["target"] == "fake"
+    assert "fake:tiny-0" in out and "1 runs" in out
+    assert main([*argv[:-3], "--lrs", "x", "--out", str(tmp_path)]) == 2
+    assert "comma-separated numbers for --lrs" in capsys.readouterr().err
+
+
+def test_workers_share_one_file(tmp_path):
+    ds = FakeImages(90, num_classes=3)
+    cfg = FinetuneConfig(**{**TINY, "lrs": (0.05,)})
+    specs = [FakeBackbone(seed=0), FakeBackbone(seed=1)]
+    recs = run_finetune_truth([ds], specs, seeds=[0], config=cfg, out=tmp_path, workers=2)
+    assert sorted(r["spec"] for r in recs) == ["fake:tiny-0", "fake:tiny-1"]
+    one = run_finetune_truth([ds], specs[:1], seeds=[0], config=cfg, out=tmp_path / "one")
+    mine = next(r for r in recs if r["spec"] == "fake:tiny-0")
+    assert mine["test_acc_running"] == one[0]["test_acc_running"]
+    with pytest.raises(ValueError, match="workers"):
+        run_finetune_truth([ds], specs, seeds=[0], config=cfg, out=tmp_path, workers=0)

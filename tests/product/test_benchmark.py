@@ -184,3 +184,147 @@ def test_evaluation_does_not_depend_on_the_order_of_the_records():
     for name, row in forward.items():
         assert row["ci"] == backward[name]["ci"], name
         assert row.get("delta_ci") == backward[name].get("delta_ci"), name
+
+
+# --- issue 12 / 16: new targets, the plan, the upgrade path, the fine-tuned truth -----------
+
+
+def test_new_targets_and_plan():
+    from ped.benchmark import PAPER_BASES, SLOW_SCORES, TARGETS
+    from ped.benchmark.config import score_plan
+
+    assert TARGETS["animal-mnist"] == {"modality": "image", "other": "fashion-mnist"}
+    assert TARGETS["presidential-debates"] == {"modality": "text", "other": "rotten-tomatoes"}
+    names = [p[0] for p in score_plan(BenchmarkConfig(), ["target"], False)]
+    assert {"knn", "linear_cv", "ncti", "etran_energy", "pactran_gauss"} <= set(names)
+    assert not set(SLOW_SCORES) & set(names) and "leep" not in names
+    assert {f"sa+{b}" for b in PAPER_BASES} <= set(names) and "sa+knn" not in names
+    assert "leep" in [p[0] for p in score_plan(BenchmarkConfig(), ["target"], True)]
+
+
+def _finetune_records(accs, *, seeds=(0,), lrs=(0.1, 0.01)):
+    """Synthetic fine-tuning records: per model a complete grid whose best lr has ``acc``."""
+    cfg = BenchmarkConfig()
+    out = []
+    for k, acc in enumerate(accs):
+        for seed in seeds:
+            for j, lr in enumerate(lrs):
+                a = acc - 5 * j  # the first lr wins on validation
+                out.append({"target": "t", "spec": f"m{k}", "seed": seed, "lr": lr,
+                            "config": {"pool": cfg.pool, "n_test": cfg.n_test, "lrs": list(lrs)},
+                            "val_acc_recompute": a, "val_loss_recompute": 1.0,
+                            "val_acc_running": a, "val_loss_running": 1.0,
+                            "test_acc_recompute": a, "test_acc_running": a - 0.5 * (k % 2),
+                            "levelled": True, "seconds": 1.0, "threads": 1,
+                            "curve": [{"epoch": e + 1, "train_loss": 2.0 / (e + 1),
+                                       "train_acc": 50.0, "val_acc": a, "val_loss": 1.0}
+                                      for e in range(3)]})  # fmt: skip
+    return out
+
+
+def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
+    res = _fake_result()
+    for k, rec in enumerate(res.records):
+        rec["prior"] = {"params": 1000 * (k + 1), "imagenet_top1": None if k == 0 else 70.0 + k}
+    # fine-tuning reverses the probe's order of the four models
+    res.finetune = _finetune_records((95.0, 90.0, 85.0, 80.0))
+    summary = res.to_dict(n_boot=100)
+    ft = summary["targets"]["t"]["finetune"]
+    judged = ft["judged"]
+    assert judged["models"] == ["m0", "m1", "m2", "m3"] and ft["seeds"] == [0]
+    assert judged["truths"]["fine-tuned"]["good"]["weighted_tau"] == pytest.approx(-1.0)
+    assert judged["truths"]["linear probe"]["good"]["weighted_tau"] == pytest.approx(1.0)
+    assert judged["between"][0]["weighted_tau"] == pytest.approx(-1.0)
+    # the priors are seed-independent predictors; a model without a value is left out
+    assert summary["targets"]["t"]["scores"]["prior:params"]["weighted_tau"] == pytest.approx(1.0)
+    assert summary["targets"]["t"]["scores"]["prior:imagenet_top1"]["n_models"] == 3
+    rows = {r["model"]: r for r in ft["candidates"]}
+    assert rows["m0"]["finetuned"] == 95.0 and rows["m0"]["lr"] == [0.1]
+    assert rows["m1"]["finetuned_running"] == 89.5 and rows["m0"]["probe"] < 62
+    assert ft["batch_norm"]["changed"] == 4 and len(ft["curves"]["m0"]) == 2
+    write_outputs(res, tmp_path, n_boot=50)
+    text = (tmp_path / "tables.md").read_text()
+    assert "#### t: fine-tuned against linear-probe ground truth" in text
+    assert "τ vs fine-tuned" in text and "one swap of two neighbours" in text
+    assert (tmp_path / "curves-t.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_too_few_finetuned_models_is_said_not_computed():
+    res = _fake_result()
+    res.finetune = _finetune_records((95.0, 90.0))
+    summary = res.to_dict(n_boot=20)
+    from ped.benchmark.render import render_markdown
+
+    assert "Too few models for a verdict" in render_markdown(summary)
+
+
+def test_old_records_render_with_missing_scores():
+    res = _fake_result()  # its records lack every score of today's plan but four
+    summary = res.to_dict(n_boot=20)
+    missing = summary["targets"]["t"]["missing_scores"]
+    assert "knn" in missing and "sa+logme" in missing and "prior:params" in missing
+    from ped.benchmark.render import render_markdown
+
+    assert "`knn`" in render_markdown(summary)
+
+
+class _Features:
+    def __init__(self, X, y):
+        self.features, self.labels, self.source_probs = X, y, None
+        self.model, self.n_features, self.n_samples, self.cached = "fake", X.shape[1], len(y), True
+
+
+def test_rerun_computes_only_the_missing_scores(tmp_path, monkeypatch):
+    import ped.benchmark.run as run
+    import ped.models
+
+    X, y = make_blobs(40, 3, 6, sep=3.0, seed=1)
+    monkeypatch.setattr(ped.models, "load_backbone", lambda spec, **kw: object())
+    monkeypatch.setattr(run, "extract", lambda *a, **kw: _Features(X, y))
+    monkeypatch.setattr(run, "_prior", lambda bb: {"params": 7, "imagenet_top1": None})
+    calls: list[list[str]] = []
+    real = run.score_many
+    monkeypatch.setattr(run, "score_many", lambda names, *a, **kw: calls.append(list(names))
+                        or real(names, *a, **kw))  # fmt: skip
+    cfg = BenchmarkConfig(pool=120, n_test=60, seeds=2, references=("target",))
+    models = {"image": ["fake"]}
+    full = run_benchmark(["mnist5k"], models, config=cfg, out=tmp_path).records[0]
+    old = json.loads(json.dumps(full))
+    del old["prior"]
+    for s in old["seeds"]:
+        for name in ("knn", "sa+logme"):
+            del s["scores"][name]
+    (tmp_path / "records.jsonl").write_text(json.dumps(old) + "\n")
+    calls.clear()
+    new = run_benchmark(["mnist5k"], models, config=cfg, out=tmp_path).records[0]
+    assert sorted(n for c in calls for n in c) == sorted(["knn", "sa+logme"] * 2)
+    assert new["prior"] == {"params": 7, "imagenet_top1": None}
+    for a, b in zip(new["seeds"], full["seeds"]):
+        assert a["scores"] == pytest.approx(b["scores"], nan_ok=True)
+    # the upgraded record is stored: a third run computes nothing
+    calls.clear()
+    run_benchmark(["mnist5k"], models, config=cfg, out=tmp_path)
+    assert calls == []
+
+
+def test_a_target_with_fine_tuning_records_only_is_rendered(tmp_path):
+    res = _fake_result()
+    res.finetune = _finetune_records((95.0, 90.0, 85.0))
+    for r in res.finetune:
+        r["target"] = "only-ft"
+    write_outputs(res, tmp_path, n_boot=20)
+    text = (tmp_path / "tables.md").read_text()
+    assert "No linear-probe records on only-ft yet" in text
+    assert "#### only-ft: fine-tuned against linear-probe ground truth" in text
+    assert "| m0 | 95.00 |" in text and (tmp_path / "curves-only-ft.png").is_file()
+
+
+def test_swap_resolution():
+    from ped.evaluation import swap_resolution
+
+    for n in (3, 4, 16, 37):
+        res = swap_resolution(n)
+        assert res["kendall"] == pytest.approx(4 / (n * (n - 1)))
+        assert res["weighted_top"] > res["weighted_bottom"] > 0  # the top weighs most
+    with pytest.raises(ValueError, match="n"):
+        swap_resolution(2)

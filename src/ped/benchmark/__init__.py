@@ -23,12 +23,30 @@ interrupted run resumes where it stopped, and features come from the feature sto
 One job per module: `ped.benchmark.config` (targets, the PED grid, `BenchmarkConfig`),
 `ped.benchmark.run` (running: `run_benchmark`, the seeds' splits and probes, the scores),
 `ped.benchmark.results` (the records and their evaluation, `BenchmarkResult`, `load_result`)
-and `ped.benchmark.render` (Markdown tables, plots, ``results.json``, `write_outputs`).
+`ped.benchmark.judged` (the fine-tuned ground truth beside the linear probe:
+`finetune_section`; `missing_scores` of stored records) and `ped.benchmark.render` /
+`render_finetune` (Markdown tables, plots, ``results.json``, `write_outputs`).
+
+Every registered score enters the plan except `SLOW_SCORES`; SA (``sa+<base>``) stands beside
+PED for the paper's bases; the data-free prior of each model (`PRIORS`) is stored per record
+and evaluated as a seed-independent predictor. A record stored before a score joined the plan
+gets only that score on the next run.
 """
 
 from __future__ import annotations
 
-from .config import BENCH_CS, DEFAULT_PED, PAPER_BASES, TARGETS, BenchmarkConfig, ped_name
+from .config import (
+    BENCH_CS,
+    DEFAULT_PED,
+    PAPER_BASES,
+    PRIORS,
+    SLOW_SCORES,
+    TARGETS,
+    BenchmarkConfig,
+    ped_name,
+    score_plan,
+)
+from .judged import finetune_section, missing_scores
 from .render import ped_summary, plot_scatter, plot_truth, render_markdown, write_outputs
 from .results import BenchmarkResult, load_result, read_records
 from .run import probe_accuracy, run_benchmark, seed_split
@@ -51,4 +69,9 @@ __all__ = [
     "plot_truth",
     "plot_scatter",
     "write_outputs",
+    "SLOW_SCORES",
+    "PRIORS",
+    "score_plan",
+    "finetune_section",
+    "missing_scores",
 ]

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+
+from ..scoring import list_scores
 
 __all__ = [
     "TARGETS",
     "PAPER_BASES",
     "BENCH_CS",
     "DEFAULT_PED",
+    "SLOW_SCORES",
+    "PRIORS",
     "ped_name",
     "BenchmarkConfig",
+    "score_plan",
+    "plan_references",
 ]
 
 #: Targets of the benchmark, their modality and the dataset used as the ``other`` reference.
@@ -20,9 +27,18 @@ TARGETS: dict[str, dict[str, str]] = {
     "mnist5k": {"modality": "image", "other": "fashion-mnist"},
     "fashion-mnist": {"modality": "image", "other": "mnist5k"},
     "rotten-tomatoes": {"modality": "text", "other": "political-speeches"},
+    "animal-mnist": {"modality": "image", "other": "fashion-mnist"},
+    "presidential-debates": {"modality": "text", "other": "rotten-tomatoes"},
 }
-#: The paper's three scores, which get the whole PED grid.
+#: The paper's three scores, which get the whole PED grid and SA (``sa+<base>``) beside it.
 PAPER_BASES: tuple[str, ...] = ("logme", "sfda", "gbc")
+#: Registered scores the benchmark leaves out: PACTran's Dirichlet and Gamma priors on the
+#: features optimise per model for minutes (``pactran_dir`` / ``pactran_gamma`` on the source
+#: classifier's probabilities stay in).
+SLOW_SCORES: tuple[str, ...] = ("pactran_ndir", "pactran_ngamma")
+#: The data-free priors of `ped.models.prior`, evaluated as seed-independent predictors under
+#: these table names (a model without a value is left out of that predictor's tau).
+PRIORS: dict[str, str] = {"prior:params": "params", "prior:imagenet_top1": "imagenet_top1"}
 #: The linear protocol's C grid used by the benchmark (every other point of the 12-point
 #: grid of the fine-tuning protocol, 1e-6 .. 1e5).
 BENCH_CS: tuple[float, ...] = (1e-4, 1e-2, 1e0, 1e2)
@@ -89,3 +105,34 @@ class BenchmarkConfig:
     def key(self) -> str:
         blob = json.dumps(asdict(self), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def score_plan(config: BenchmarkConfig, references: Sequence[str], has_probs: bool):
+    """``[(table name, score name, nsigma or None, reference or None), ...]``.
+
+    Every registered score but `SLOW_SCORES` (those reading the source classifier only where
+    the model has one), PED's grid for the paper's bases and SA (``sa+<base>``) beside them,
+    PED at `DEFAULT_PED` for every other feature score.
+    """
+    plan = []
+    bases = [b for b in list_scores(include_ped=False) if b not in SLOW_SCORES]
+    feature_bases = [b for b in bases if f"ped+{b}" in list_scores()]
+    for b in bases:
+        if b not in feature_bases and not has_probs:
+            continue  # LEEP / NCE read the source classifier, which this model lacks
+        plan.append((b, b, None, None))
+    for b in feature_bases:
+        if b in PAPER_BASES:
+            for s in config.nsigmas:
+                for r in references:
+                    plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
+            plan.append((f"sa+{b}", f"sa+{b}", None, None))
+        else:
+            s, r = DEFAULT_PED
+            plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
+    return plan
+
+
+def plan_references(config: BenchmarkConfig, modality: str) -> list[str]:
+    """The reference statistics a model of this modality is scored with."""
+    return [r for r in config.references if r != "crops" or modality == "image"]

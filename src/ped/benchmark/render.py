@@ -13,7 +13,8 @@ import numpy as np
 
 from ..report import label_points, plot_heatmap, pyplot, short_name
 from ..scoring import list_scores
-from .config import DEFAULT_PED, PAPER_BASES, TARGETS, ped_name
+from .config import DEFAULT_PED, PAPER_BASES, PRIORS, TARGETS, ped_name
+from .render_finetune import finetune_lines, plot_curves
 from .results import BenchmarkResult
 
 __all__ = ["ped_summary", "render_markdown", "plot_truth", "plot_scatter", "write_outputs"]
@@ -77,7 +78,7 @@ def _settings_lines(cfg: Mapping[str, Any]) -> list[str]:
 def _ped_lines(summary: Mapping[str, Any]) -> list[str]:
     """Per paper base, a table of its PED variants' tau and their paired difference."""
     cfg = summary["config"]
-    targets = list(summary["targets"])
+    targets = [t for t in summary["targets"] if summary["targets"][t]["scores"]]
     lines = [
         "### PED against the plain score",
         "",
@@ -110,7 +111,7 @@ def _ped_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def _mean_lines(summary: Mapping[str, Any]) -> list[str]:
     """Every score's tau per target and its means, best mean over the image targets first."""
-    targets = list(summary["targets"])
+    targets = [t for t in summary["targets"] if summary["targets"][t]["scores"]]
     image_targets = [t for t in targets if TARGETS.get(t, {}).get("modality") == "image"]
     lines = [
         "### Every score, mean over the targets",
@@ -153,6 +154,19 @@ def _target_lines(summary: Mapping[str, Any], target: str, plots: Mapping[str, s
         f"probes {sec['probe']:.0f} s, scores {sec['scores']:.0f} s.",
         "",
     ]
+    if not t["models"]:
+        return lines[:2] + [
+            f"No linear-probe records on {target} yet (`ped benchmark -t {target}`); only the "
+            "fine-tuned ground truth is shown.",
+            "",
+        ] + finetune_lines(summary, target, plots)  # fmt: skip
+    if t.get("missing_scores"):
+        lines += [
+            "Not computed on every stored record (written before these scores were added; "
+            "`ped benchmark` without `--render-only` computes only them, from the feature "
+            "store): " + ", ".join(f"`{n}`" for n in t["missing_scores"]) + ".",
+            "",
+        ]
     if f"truth:{target}" in plots:
         lines += [f"![ground truth on {target}]({plots[f'truth:{target}']})", ""]
     lines += ["| score | models | weighted τ [95% CI] | per seed (mean ± sd) | Kendall τ | "
@@ -185,7 +199,7 @@ def _target_lines(summary: Mapping[str, Any], target: str, plots: Mapping[str, s
         key = f"scatter:{target}:{base}"
         if key in plots:
             lines += [f"![{base} vs ground truth on {target}]({plots[key]})", ""]
-    return lines
+    return lines + finetune_lines(summary, target, plots)
 
 
 def plot_truth(summary: Mapping[str, Any], target: str, path: str | Path) -> Path:
@@ -261,19 +275,24 @@ def write_outputs(
     summary = result.to_dict(n_boot=n_boot)
     files: dict[str, str] = {}
     if plots and summary["targets"]:
-        main = [s for b in PAPER_BASES for s in (b, ped_name(b, *DEFAULT_PED))]
+        main = [s for b in PAPER_BASES for s in (b, ped_name(b, *DEFAULT_PED), f"sa+{b}")]
         others = [b for b in list_scores(include_ped=False) if b not in PAPER_BASES]
+        others += list(PRIORS)
         table = {
             t: {s: v["scores"][s]["weighted_tau"] for s in main + others if s in v["scores"]}
             for t, v in summary["targets"].items()
+            if v["scores"]
         }
         files["heatmap"] = plot_heatmap(
             table, folder / "heatmap.png", title="weighted τ against the linear-probe truth"
         ).name
         for t in summary["targets"]:
-            files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
+            if summary["targets"][t]["truth"]:
+                files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
+            if summary["targets"][t].get("finetune"):
+                files[f"curves:{t}"] = plot_curves(summary, t, folder / f"curves-{t}.png").name
             for b in PAPER_BASES:
-                if b in summary["targets"][t]["scores"]:
+                if b in summary["targets"][t]["scores"] and summary["targets"][t]["truth"]:
                     files[f"scatter:{t}:{b}"] = plot_scatter(
                         summary, t, b, folder / f"scatter-{t}-{b}.png"
                     ).name

@@ -13,8 +13,11 @@ import numpy as np
 from ..dynamics import ReferenceStats
 from ..features import extract
 from ..finetune import compute_metric, probe_decisions, seed_split, select_best
-from ..scoring import list_scores, score_many
-from .config import DEFAULT_PED, PAPER_BASES, TARGETS, BenchmarkConfig, ped_name
+from ..finetune.protocol import load_records
+from ..scoring import score_many
+from .config import TARGETS, BenchmarkConfig
+from .config import plan_references as _plan_references
+from .config import score_plan as _score_plan
 from .results import BenchmarkResult, read_records
 
 __all__ = ["run_benchmark", "seed_split", "probe_accuracy"]
@@ -50,26 +53,6 @@ def probe_accuracy(
         best_c, X[train], y[train], X[test], num_classes=num_classes, max_iter=max_iter
     )
     return compute_metric("accuracy", dec, y[test]), best_c
-
-
-def _score_plan(config: BenchmarkConfig, references: Sequence[str], has_probs: bool):
-    """``[(table name, score name, nsigma or None, reference or None), ...]``."""
-    plan = []
-    bases = list_scores(include_ped=False)
-    feature_bases = [b for b in bases if f"ped+{b}" in list_scores()]
-    for b in bases:
-        if b not in feature_bases and not has_probs:
-            continue  # LEEP / NCE read the source classifier, which this model lacks
-        plan.append((b, b, None, None))
-    for b in feature_bases:
-        if b in PAPER_BASES:
-            for s in config.nsigmas:
-                for r in references:
-                    plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
-        else:
-            s, r = DEFAULT_PED
-            plan.append((ped_name(b, s, r), f"ped+{b}", s, r))
-    return plan
 
 
 def _score_seed(
@@ -128,8 +111,12 @@ def run_benchmark(
     store: Any = None,
     progress: ProgressFn | None = None,
     log: Callable[[str], None] | None = None,
+    finetune: str | Path | None = None,
 ) -> BenchmarkResult:
     """Run (or resume) the zoo benchmark.
+
+    A record stored before a score (or the data-free prior) joined the plan gets only what
+    it lacks, computed from the feature store, and is appended again (the last line wins).
 
     Parameters
     ----------
@@ -147,6 +134,9 @@ def run_benchmark(
         ``progress(done, total, description=...)`` once per (target, model).
     log : callable, optional
         Receives one line per finished (target, model).
+    finetune : str or Path, optional
+        Folder of the fine-tuning ground truth's ``records.jsonl`` (`ped.finetune.protocol`),
+        read into `BenchmarkResult.finetune` so that the scores are judged against it too.
 
     Returns
     -------
@@ -175,13 +165,20 @@ def run_benchmark(
         if TARGETS[t]["modality"] == modality
     ]
     result = BenchmarkResult(config)
+    if finetune is not None:
+        ft = load_records(Path(finetune) / "records.jsonl")
+        result.finetune = [r for r in ft if r.get("target") in targets]
     for i, (target, spec) in enumerate(jobs):
-        if (key, target, spec) in done:
-            result.records.append(done[(key, target, spec)])
+        stored = done.get((key, target, spec))
+        if stored is not None and not _missing(config, stored):
+            result.records.append(stored)
             if progress is not None:
                 progress(i + 1, len(jobs), description=f"{target}: {spec} (stored)")
             continue
-        rec = _run_pair(config, target, spec, store)
+        if stored is not None:  # written before scores were added: compute only those
+            rec = _upgrade_pair(config, stored, store)
+        else:
+            rec = _run_pair(config, target, spec, store)
         result.records.append(rec)
         if ckpt is not None:
             with ckpt.open("a") as fh:
@@ -203,7 +200,7 @@ def _run_pair(config: BenchmarkConfig, target: str, spec: str, store: Any) -> di
     )  # fmt: skip
     t0 = time.perf_counter()
     fs = extract(bb, target, limit=config.pool, store=store)
-    refs = _references(config, bb, target, modality, store)
+    refs = _references(config, bb, target, modality, config.references, store)
     extract_seconds = time.perf_counter() - t0
     X = np.asarray(fs.features, dtype=np.float32)
     y = np.asarray(fs.labels)
@@ -212,6 +209,7 @@ def _run_pair(config: BenchmarkConfig, target: str, spec: str, store: Any) -> di
                        probs is not None)  # fmt: skip
     seeds = [_run_seed(config, seed, X, y, probs, refs, plan) for seed in range(config.seeds)]
     return {
+        "prior": _prior(bb),
         "config_key": config.key(),
         "target": target,
         "model": fs.model,
@@ -224,13 +222,77 @@ def _run_pair(config: BenchmarkConfig, target: str, spec: str, store: Any) -> di
     }
 
 
+def _prior(bb: Any) -> dict[str, float | None]:
+    """The model's data-free prior (`ped.models.prior.model_prior`) as a record field."""
+    from ..models.prior import model_prior  # imports torch
+
+    p = model_prior(bb)
+    return {"params": p.params, "imagenet_top1": p.imagenet_top1}
+
+
+def _missing(config: BenchmarkConfig, rec: Mapping[str, Any]) -> list[tuple]:
+    """The plan entries (and the prior, as ``("prior", ...)``) a stored record lacks."""
+    modality = TARGETS[rec["target"]]["modality"]
+    has_probs = any("leep" in s["scores"] for s in rec["seeds"])  # LEEP ran iff probs exist
+    plan = _score_plan(config, _plan_references(config, modality), has_probs)
+    todo = [p for p in plan if any(p[0] not in s["scores"] for s in rec["seeds"])]
+    if "prior" not in rec:
+        todo.append(("prior", None, None, None))
+    return todo
+
+
+def _upgrade_pair(config: BenchmarkConfig, rec: Mapping[str, Any], store: Any) -> dict[str, Any]:
+    """A stored record with the scores (and prior) it lacks, features from the feature store.
+
+    Only the missing entries are computed, on each seed's own training part; the values
+    already stored are kept as they are.
+    """
+    from ..models import load_backbone  # imports torch
+
+    target, spec = rec["target"], rec["spec"]
+    modality = TARGETS[target]["modality"]
+    todo = _missing(config, rec)
+    plan = [p for p in todo if p[0] != "prior"]
+    bb = load_backbone(spec, image_size=config.image_size) if modality == "image" else (
+        load_backbone(spec)
+    )  # fmt: skip
+    out = json.loads(json.dumps(rec))  # a deep copy
+    if len(plan) < len(todo):
+        out["prior"] = _prior(bb)
+    if not plan:
+        return out
+    fs = extract(bb, target, limit=config.pool, store=store)
+    X = np.asarray(fs.features, dtype=np.float32)
+    y = np.asarray(fs.labels)
+    probs = None if fs.source_probs is None else np.asarray(fs.source_probs)
+    needed = sorted({p[3] for p in plan if p[3] not in (None, "target")})
+    refs = _references(config, bb, target, modality, needed, store)
+    plan = [p for p in plan if p[3] in (None, "target") or p[3] in refs]
+    for seed_rec in out["seeds"]:
+        train, _ = seed_split(y, config.n_test, int(seed_rec["seed"]))
+        Xtr, ytr = X[train], y[train]
+        seed_refs = dict(refs, target=ReferenceStats.from_features(Xtr, source="target"))
+        mine = [p for p in plan if p[0] not in seed_rec["scores"]]
+        values, secs = _score_seed(
+            Xtr, ytr, None if probs is None else probs[train], seed_refs, mine
+        )
+        seed_rec["scores"].update(values)
+        seed_rec["score_seconds"].update(secs)
+    return out
+
+
 def _references(
-    config: BenchmarkConfig, bb: Any, target: str, modality: str, store: Any
+    config: BenchmarkConfig,
+    bb: Any,
+    target: str,
+    modality: str,
+    references: Sequence[str],
+    store: Any,
 ) -> dict[str, ReferenceStats]:
     """PED's ``other`` and ``crops`` reference statistics of one model (``target``'s are per
-    seed)."""
+    seed), for those of ``references``."""
     refs: dict[str, ReferenceStats] = {}
-    for r in config.references:
+    for r in references:
         if r == "other":
             other = TARGETS[target]["other"]
             # Another benchmark target is read from its pool (already in the store).

@@ -50,7 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 #: Commands that keep their finished work (feature store, results database, records) and so
 #: resume when run again after an interruption.
 RESUMABLE: frozenset[str] = frozenset(
-    {"extract", "reference", "rank", "finetune", "benchmark", "demo"}
+    {"extract", "reference", "rank", "finetune", "finetune-truth", "benchmark", "demo"}
 )
 
 #: Errors of ped a user can cause: printed as one line, exit status 2.

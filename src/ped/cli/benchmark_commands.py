@@ -25,7 +25,10 @@ QUICK_TEXT = ("zoo:glove-50d", "zoo:static-64", "zoo:minilm-l3")
 @app.command("benchmark")
 def benchmark_cmd(
     target: list[str] = typer.Option(
-        None, "--target", "-t", help="mnist5k, fashion-mnist, rotten-tomatoes (default all)."
+        None,
+        "--target",
+        "-t",
+        help="mnist5k, fashion-mnist, animal-mnist, rotten-tomatoes, presidential-debates (default all).",
     ),
     model: list[str] = typer.Option(
         None, "--model", "-m", help="Model specs (default every installed zoo candidate)."
@@ -49,6 +52,12 @@ def benchmark_cmd(
     docs: Path | None = typer.Option(
         None, "--docs", help="Also write the tables into this Markdown file between markers."
     ),
+    finetune: Path = typer.Option(
+        Path("docs/benchmarks/finetune"),
+        "--finetune",
+        help="Folder of the fine-tuning ground truth's records.jsonl (`ped finetune-truth`); "
+        "the scores are judged against it beside the linear probe (a missing folder: none).",
+    ),
     n_boot: int = typer.Option(1000, help="Bootstrap replicates of the intervals."),
     render_only: bool = typer.Option(
         False, "--render-only", help="Compute nothing: tabulate the records already in --out."
@@ -59,8 +68,9 @@ def benchmark_cmd(
     """Rank the zoo on each target against a linear probe over several seeds; PED's grid.
 
     Resumable: each finished (target, model) is kept in records.jsonl of --out, and features
-    come from the feature store. `docs/benchmarks.md` is regenerated with
-    `ped benchmark --docs docs/benchmarks.md --out docs/benchmarks`.
+    come from the feature store; a stored record gets only the scores it lacks.
+    `docs/benchmarks.md` is regenerated from the committed records with
+    `ped benchmark --render-only --docs docs/benchmarks.md --out docs/benchmarks`.
     """
     from .. import _paths
     from ..benchmark import TARGETS, BenchmarkConfig, run_benchmark, write_outputs
@@ -81,7 +91,7 @@ def benchmark_cmd(
     if render_only:
         from ..benchmark import load_result
 
-        result = load_result(folder, targets, config)
+        result = load_result(folder, targets, config, finetune=finetune)
     else:
         with progress_bar("benchmark", enabled=not (quiet or as_json), unit="models") as prog:
             result = run_benchmark(
@@ -91,6 +101,7 @@ def benchmark_cmd(
                 out=folder,
                 progress=prog,
                 log=None if (quiet or as_json) else (lambda line: err_console.print(line)),
+                finetune=finetune,
             )
     if not result.records:
         raise ValueError(
@@ -107,6 +118,84 @@ def benchmark_cmd(
         f"{len(result.records)} (target, model) pairs in {time.perf_counter() - t0:.1f} s; "
         f"tables, plots and results.json in {folder}"
     )
+
+
+@app.command("finetune-truth")
+def finetune_truth_cmd(
+    target: list[str] = typer.Option(
+        None, "--target", "-t", help="Targets (default fashion-mnist and animal-mnist)."
+    ),
+    model: list[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model specs with a trainable torch module (default the "
+        "protocol's candidates, cheapest first).",
+    ),  # fmt: skip
+    seeds: str = typer.Option("0,1", "--seeds", help="Ground-truth seeds, comma-separated."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder of records.jsonl (default $PED_HOME/finetune-truth)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    threads: int = typer.Option(1, "--threads", help="torch threads of each run (recorded)."),
+    workers: int = typer.Option(1, "--workers", help="Processes, each on every n-th model."),
+    epochs: int = typer.Option(10, "--epochs", help="Passes over the fitting items."),
+    image_size: int = typer.Option(64, "--image-size", help="Input side in pixels."),
+    lrs: str = typer.Option("0.03,0.01,0.003", "--lrs", help="Learning rates, comma-separated."),
+    augment: str = typer.Option("none", "--augment", help="none, shift or imagenet."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fine-tune every candidate (all layers, a learning-rate grid) on the benchmark's splits.
+
+    The fine-tuned ground truth of `ped benchmark --finetune`: one record per (target, model,
+    seed, learning rate) with its learning curve, appended to records.jsonl of --out at once,
+    so an interrupted run resumes. The protocol is described in docs/benchmarks.md.
+    """
+    from .. import _paths
+    from ..finetune.protocol import (
+        CANDIDATES,
+        FINETUNE_TARGETS,
+        FinetuneConfig,
+        run_finetune_truth,
+        summarise,
+    )
+
+    config = FinetuneConfig(
+        epochs=epochs, image_size=image_size, lrs=_floats(lrs, "--lrs"), augment=augment,
+        threads=threads, device=device,
+    )  # fmt: skip
+    folder = out or (_paths.ped_home() / "finetune-truth")
+    t0 = time.perf_counter()
+    with progress_bar("fine-tuning", enabled=not quiet, unit="jobs") as prog:
+        records = run_finetune_truth(
+            list(target) if target else list(FINETUNE_TARGETS),
+            list(model) if model else list(CANDIDATES),
+            seeds=[int(v) for v in _floats(seeds, "--seeds")],
+            config=config,
+            out=folder,
+            progress=prog,
+            log=None if quiet else (lambda line: err_console.print(line)),
+            workers=workers,
+        )
+    table = Table(title="fine-tuned test accuracy (chosen learning rate, recomputed BN)")
+    for col in ("target", "model", "seed", "lr", "test acc", "levelled off"):
+        table.add_column(col)
+    for tgt, specs in summarise(records).items():
+        for spec, per_seed in specs.items():
+            for seed, s in per_seed.items():
+                table.add_row(tgt, spec, str(seed), f"{s['lr']:g}", f"{s['test_acc']:.2f}",
+                              "yes" if s["levelled"] else "no")  # fmt: skip
+    console.print(table)
+    console.print(f"{len(records)} runs in {time.perf_counter() - t0:.1f} s; records in {folder}")
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(
+            f"Expected comma-separated numbers for {option}, got {text!r}; e.g. 0.03,0.01."
+        ) from None
 
 
 def _models(model: list[str] | None, quick: bool) -> dict[str, list[str]] | None:

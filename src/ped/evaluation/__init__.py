@@ -10,7 +10,8 @@
   (`rank_values`), ties (`tie_groups`) and scores at a bound (`saturated_models`).
 - Evaluations: `evaluate` (one dataset's scores against one ground truth, ``ped evaluate`` and
   ``ped report``) and `evaluate_seeds` (scores and ground truth measured per seed, the zoo
-  benchmark).
+  benchmark); `judge_twice` (every score against two ground truths side by side, and the
+  truths against each other) and `swap_resolution` (what one swapped pair does to tau).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .ranking import (
     score_bounds,
     tie_groups,
 )
+from .truths import judge_twice, swap_resolution
 
 __all__ = [
     "weighted_tau",
@@ -70,4 +72,6 @@ __all__ = [
     "evaluate",
     "pair_names",
     "evaluate_seeds",
+    "judge_twice",
+    "swap_resolution",
 ]

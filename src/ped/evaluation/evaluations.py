@@ -267,6 +267,7 @@ def evaluate_seeds(
     *,
     n_boot: int = 1000,
     score_of: Callable[[str], str] | None = None,
+    pair_prefixes: Sequence[str] = ("ped+",),
 ) -> dict[str, dict[str, Any]]:
     """Scores and ground truth measured on several seeds: weighted tau with intervals and more.
 
@@ -291,6 +292,9 @@ def evaluate_seeds(
         Maps a table name to the registered score it measures (the benchmark's
         ``ped+logme[0.3,target]`` is ``ped+logme``): its bounds flag saturation, and a
         ``ped+<base>`` variant is paired with ``<base>``. Default: the name itself.
+    pair_prefixes : sequence of str, default ("ped+",)
+        Transformations of a base score that get ``delta`` and ``delta_ci`` (``"sa+"`` adds
+        SA's difference from its base).
 
     Returns
     -------
@@ -314,7 +318,8 @@ def evaluate_seeds(
         out[name] = _seed_row(score_of(name), models, S, T, reps)
     for name, row in out.items():
         registered = score_of(name)
-        base = registered[4:] if registered.startswith("ped+") else None
+        prefix = next((p for p in pair_prefixes if registered.startswith(p)), None)
+        base = registered[len(prefix) :] if prefix else None
         if base in replicates and replicates[base][0] == replicates[name][0]:
             row["delta"] = row["weighted_tau"] - out[base]["weighted_tau"]
             row["delta_ci"] = percentile_interval(replicates[name][1] - replicates[base][1])

@@ -49,6 +49,8 @@ from ..data import balanced_order, load_dataset
 from .splits import seed_split
 
 __all__ = [
+    "CANDIDATES",
+    "FINETUNE_TARGETS",
     "FinetuneConfig",
     "load_records",
     "pool_splits",
@@ -59,6 +61,29 @@ __all__ = [
 ]
 
 ProgressFn = Callable[..., None]
+#: Targets of the fine-tuned ground truth (small grey images with headroom above the probe).
+FINETUNE_TARGETS: tuple[str, ...] = ("fashion-mnist", "animal-mnist")
+#: Candidates with a trainable torch module, cheapest first (a partial run covers the most).
+CANDIDATES: tuple[str, ...] = (
+    "zoo:mtcnn-onet",
+    "zoo:mobilenetv2@s16",
+    "zoo:efficientnet-lite0@s16",
+    "zoo:mobilenetv2",
+    "zoo:efficientnet-lite0",
+    "zoo:random-mobilenetv2",
+    "zoo:mobilenetv2@s32",
+    "zoo:efficientnet-lite0@s32",
+    "zoo:craft-vgg16bn@s8",
+    "zoo:hed-vgg16@s8",
+    "zoo:mobilenetv2@s8",
+    "zoo:efficientnet-lite1",
+    "zoo:efficientnet-lite2",
+    "zoo:efficientnet-lite1@s16",
+    "zoo:efficientnet-lite2@s16",
+    "zoo:craft-vgg16bn@s16",
+    "zoo:hed-vgg16",
+    "zoo:craft-vgg16bn",
+)
 AUGMENTS = ("none", "shift", "imagenet")
 BN_EVALS = ("running", "recompute")
 
@@ -433,6 +458,7 @@ def run_finetune_truth(
     out: str | Path,
     progress: ProgressFn | None = None,
     log: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the fine-tuning ground truth; returns every record of this config.
 
@@ -450,7 +476,11 @@ def run_finetune_truth(
     progress : callable, optional
         ``progress(done, total, description=...)`` once per (seed, model, target).
     log : callable, optional
-        Receives one line per finished run.
+        Receives one line per finished run (``workers=1`` only).
+    workers : int, default 1
+        Processes sharing the job (each takes every ``workers``-th model and appends to the
+        same file; ``progress`` then reports finished shards). Each run still uses
+        ``config.threads`` torch threads, so the numbers do not depend on ``workers``.
 
     Jobs go seed-major, then model, then target, so a partial run covers both targets of the
     same models for the first seed first. Each finished run is appended to
@@ -459,6 +489,10 @@ def run_finetune_truth(
     config = config or FinetuneConfig()
     ckpt = Path(out) / "records.jsonl"
     ckpt.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"Expected workers to be a positive integer, got {workers!r}.")
+    if workers > 1 and len(specs) > 1:
+        return _run_sharded(targets, specs, seeds, config, ckpt.parent, workers, progress)
     key = config.key()
     records = [r for r in load_records(ckpt) if r.get("config_key") == key]
     done = {(r["target"], r["spec"], r["seed"], r["lr"]) for r in records}
@@ -484,6 +518,26 @@ def run_finetune_truth(
         if progress is not None:
             progress(i + 1, len(jobs), description=f"{job[0]}: {job[1]} seed {seed}")
     return records
+
+
+def _run_sharded(targets, specs, seeds, config, out, workers, progress) -> list[dict[str, Any]]:
+    """`run_finetune_truth` in ``workers`` spawned processes, every ``workers``-th model each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    shards = [list(specs[k::workers]) for k in range(min(workers, len(specs)))]
+    ctx = multiprocessing.get_context("spawn")  # torch state is not fork-safe
+    with ProcessPoolExecutor(len(shards), mp_context=ctx) as pool:
+        futures = [
+            pool.submit(run_finetune_truth, targets, shard, seeds=seeds, config=config, out=out)
+            for shard in shards
+        ]
+        for done, fut in enumerate(as_completed(futures), 1):
+            fut.result()  # a worker's error is this call's error
+            if progress is not None:
+                progress(done, len(shards), description=f"{done} of {len(shards)} shards")
+    key = config.key()
+    return [r for r in load_records(Path(out) / "records.jsonl") if r.get("config_key") == key]
 
 
 def _line(rec: Mapping[str, Any]) -> str:

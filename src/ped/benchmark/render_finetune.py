@@ -1,0 +1,148 @@
+"""The fine-tuned ground truth on the benchmark's page: tables judged twice and curve plots."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..evaluation import swap_resolution
+from ..report import pyplot, short_name
+from .judged import TRUTHS
+
+__all__ = ["finetune_lines", "plot_curves"]
+
+
+def _f(v: Any, digits: int = 3) -> str:
+    return "–" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
+
+
+def _cell(row: Mapping[str, Any] | None) -> str:
+    """``tau [lo, hi]`` and, for a PED or SA variant, its paired difference from the base."""
+    if row is None:
+        return "–"
+    lo, hi = row["ci"]
+    text = f"{_f(row['weighted_tau'])} [{_f(lo, 2)}, {_f(hi, 2)}]"
+    if "delta" in row:
+        dlo, dhi = row["delta_ci"]
+        text += f" (Δ {row['delta']:+.3f} [{_f(dlo, 2)}, {_f(dhi, 2)}])"
+    return text
+
+
+def finetune_lines(
+    summary: Mapping[str, Any], target: str, plots: Mapping[str, str] | None = None
+) -> list[str]:
+    """The fine-tuning part of one target's section (empty without fine-tuning records)."""
+    ft = summary["targets"][target].get("finetune")
+    if not ft:
+        return []
+    plots = dict(plots or {})
+    lines = [f"#### {target}: fine-tuned against linear-probe ground truth", ""]
+    lines += _candidate_lines(ft)
+    bn = ft["batch_norm"]
+    lines += [
+        f"Batch-norm statistics: over {bn['runs']} runs (every learning rate), recomputing "
+        f"them on the fitting items changed the test accuracy of {bn['changed']} runs, by "
+        f"{_f(bn['min_diff'], 2)} to {_f(bn['max_diff'], 2)} points (mean "
+        f"{_f(bn['mean_diff'], 2)}); the fine-tuned truth uses the recomputed statistics.",
+        "",
+    ]
+    if ft["incomplete"]:
+        lines += ["Learning-rate grid still running (left out): "
+                  + ", ".join(short_name(s) for s in ft["incomplete"]) + ".", ""]  # fmt: skip
+    if f"curves:{target}" in plots:
+        lines += [f"![learning curves on {target}]({plots[f'curves:{target}']})", ""]
+    lines += _judged_lines(ft, summary["targets"][target]["scores"])
+    return lines
+
+
+def _candidate_lines(ft: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "| model | fine-tuned (recomputed BN) | fine-tuned (running BN) | linear probe | "
+        "fine-tuned − probe | lr | levelled off | seeds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ft["candidates"]:
+        gap = None if r["probe"] is None else r["finetuned"] - r["probe"]
+        lines.append(
+            f"| {short_name(r['model'])} | {r['finetuned']:.2f} | {_f(r['finetuned_running'], 2)} "
+            f"| {_f(r['probe'], 2)} | {'–' if gap is None else f'{gap:+.2f}'} | "
+            f"{', '.join(f'{lr:g}' for lr in r['lr'])} | {'yes' if r['levelled'] else 'no'} | "
+            f"{', '.join(str(s) for s in r['seeds'])} |"
+        )
+    return lines + [""]
+
+
+def _judged_lines(ft: Mapping[str, Any], probe_rows: Mapping[str, Any]) -> list[str]:
+    judged = ft["judged"]
+    n = len(judged["models"])
+    if n < 3:
+        res = swap_resolution(16)
+        return [
+            f"**Too few models for a verdict:** {n} model(s) have both ground truths on a "
+            "shared seed; a weighted τ needs at least 3 and a verdict many more: with the 16 "
+            f"candidates the plan asks for, one swap of two neighbours still moves Kendall's τ "
+            f"by {res['kendall']:.3f} and the weighted τ by {res['weighted_bottom']:.3f} to "
+            f"{res['weighted_top']:.3f}.",
+            "",
+        ]
+    res = ft["resolution"]
+    lines = [
+        f"Judged on the {n} models that have both truths, seeds "
+        f"{', '.join(str(s) for s in ft['seeds'])}. Resolution: with {n} models one swap of two "
+        f"neighbours moves Kendall's τ by {res['kendall']:.3f} and the weighted τ by "
+        f"{res['weighted_top']:.3f} (the two best) to {res['weighted_bottom']:.3f} (the two "
+        "worst); a difference smaller than that is one pair of models.",
+        "",
+    ]
+    for b in judged["between"]:
+        lines += [
+            f"The two ground truths against each other: weighted τ {_f(b['weighted_tau'])} "
+            f"[{_f(b['ci'][0], 2)}, {_f(b['ci'][1], 2)}], Kendall τ {_f(b['kendall_tau'])} "
+            "(PED can only matter where they disagree).",
+            "",
+        ]
+    lines += [
+        "| score | " + " | ".join(f"τ vs {t} [95% CI] (Δ vs base)" for t in TRUTHS)
+        + " | " + " | ".join(f"rel@1 / rel@3 vs {t}" for t in TRUTHS) + " |",
+        "|---|---|---|---|---|",
+    ]  # fmt: skip
+    names = list(dict.fromkeys([*probe_rows, *(k for t in TRUTHS for k in judged["truths"][t])]))
+    for name in names:
+        rows = [judged["truths"][t].get(name) for t in TRUTHS]
+        rel = [f"{_f(r['rel@1'], 2)} / {_f(r['rel@3'], 2)}" if r else "–" for r in rows]
+        lines.append(f"| {name} | " + " | ".join(_cell(r) for r in rows) + " | "
+                     + " | ".join(rel) + " |")  # fmt: skip
+    return lines + [""]
+
+
+def plot_curves(summary: Mapping[str, Any], target: str, path: str | Path) -> Path:
+    """Training loss per epoch (left) and validation accuracy (right) of every run."""
+    plt = pyplot()
+    curves = summary["targets"][target]["finetune"]["curves"]
+    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    cmap = plt.get_cmap("tab10" if len(curves) <= 10 else "tab20")
+    lrs = sorted({run["lr"] for runs in curves.values() for run in runs}, reverse=True)
+    dashes = ["-", "--", ":", "-."]
+    for i, (spec, runs) in enumerate(sorted(curves.items())):
+        for run in runs:
+            epochs = range(1, len(run["train_loss"]) + 1)
+            label = f"{short_name(spec)} lr {run['lr']:g} s{run['seed']}"
+            style = {"color": cmap(i % cmap.N), "alpha": 0.85, "linewidth": 1.2,
+                     "linestyle": dashes[lrs.index(run["lr"]) % len(dashes)]}  # fmt: skip
+            ax_l.plot(epochs, run["train_loss"], label=label, **style)
+            ax_a.plot(epochs, run["val_acc"], **style)
+    ax_l.set_yscale("log")
+    ax_l.set_xlabel("epoch")
+    ax_l.set_ylabel("training loss (mean over the epoch)")
+    ax_a.set_xlabel("epoch")
+    ax_a.set_ylabel("validation accuracy (%)")
+    for ax in (ax_l, ax_a):
+        ax.grid(alpha=0.3)
+    ax_l.legend(fontsize=6, ncol=2)
+    fig.suptitle(f"{target}: fine-tuning curves (every model, learning rate and seed)", fontsize=10)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
