@@ -112,9 +112,9 @@ class FakeData:
     def install(self, monkeypatch):
         """Make these stand-ins the default data path (for code that calls `rank` without
         a ``data_path``, such as the command line run in-process)."""
-        import ped.pipeline.steps as steps
+        import ped.pipeline.datapath as datapath
 
-        monkeypatch.setattr(steps, "DATA_PATH", self.data_path())
+        monkeypatch.setattr(datapath, "DATA_PATH", self.data_path())
         return self
 
 

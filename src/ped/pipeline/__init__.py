@@ -13,6 +13,7 @@ the result carries a warning that says so; it never happens silently.
 
 from __future__ import annotations
 
+from .datapath import DATA_PATH, DataPath
 from .result import (
     DEFAULT_PARAMS,
     DEFAULT_REFERENCE,
@@ -26,7 +27,7 @@ from .result import (
     saturated_models,
     tie_groups,
 )
-from .steps import DATA_PATH, DataPath, effective_params, open_target, rank
+from .steps import effective_params, open_target, rank
 
 __all__ = [
     "DEFAULT_SCORES",

@@ -21,15 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ..data import load_dataset
 from ..dynamics import ReferenceStats
 from ..errors import MissingDatasetError, PedError
-from ..features import extract, reference_stats
 from ..hub import HUB_NOTE
 from ..scores import rank_params
 from ..scoring import list_scores
 from ..store import ResultsDB
+from . import datapath
 from .cells import SET_LEVEL_SCORES, cell_params, check_params, compute_cells, score_the_set
+from .datapath import DataPath
 from .result import DEFAULT_REFERENCE, DEFAULT_TEXT_REFERENCE, RankingResult, default_scores
 
 __all__ = ["rank", "effective_params", "open_target"]
@@ -37,61 +37,6 @@ __all__ = ["rank", "effective_params", "open_target"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[..., None]
-
-
-# ---------------------------------------------------------------------- the data path
-# The four functions through which `rank` reaches data and models; `DataPath` bundles them so
-# a caller (and the tests) can pass stand-ins instead of patching this module.
-def _extract(model: Any, dataset: Any, **kwargs: Any) -> Any:
-    return extract(model, dataset, **kwargs)
-
-
-def _reference_stats(model: Any, dataset: Any, **kwargs: Any) -> ReferenceStats:
-    return reference_stats(model, dataset, **kwargs)
-
-
-def _load_dataset(spec: str, split: str = "all") -> Any:
-    return load_dataset(spec, split)
-
-
-def _model_prior(model: Any) -> dict[str, Any]:
-    """The data-free prior of a model (`ped.models.prior.model_prior`); loads the model."""
-    from ..models import load_backbone
-    from ..models.prior import model_prior
-
-    backbone = load_backbone(model) if isinstance(model, str) else model
-    prior = model_prior(backbone)
-    return {"params": prior.params, "imagenet_top1": prior.imagenet_top1}
-
-
-@dataclass(frozen=True)
-class DataPath:
-    """Where `rank` gets its data: the functions it calls to open a dataset, extract features,
-    compute PED's reference statistics and read a model's prior.
-
-    Pass another one to `rank` (``data_path=``) to rank from another source, or stand-ins in
-    tests; each field takes the arguments of the library function it replaces.
-
-    Attributes
-    ----------
-    load_dataset : callable
-        ``(spec, split="all") -> Dataset``, as `ped.data.load_dataset`.
-    extract : callable
-        ``(model, dataset, **options) -> FeatureSet``, as `ped.features.extract`.
-    reference_stats : callable
-        ``(model, dataset, **options) -> ReferenceStats``, as `ped.features.reference_stats`.
-    model_prior : callable
-        ``(model) -> {"params": ..., "imagenet_top1": ...}``, as `ped.models.prior.model_prior`.
-    """
-
-    load_dataset: Callable[..., Any] = _load_dataset
-    extract: Callable[..., Any] = _extract
-    reference_stats: Callable[..., Any] = _reference_stats
-    model_prior: Callable[..., Any] = _model_prior
-
-
-#: The data path `rank` uses when it is given none: the library's own.
-DATA_PATH = DataPath()
 
 
 def _dataset_name(dataset: Any) -> str:
@@ -196,7 +141,7 @@ def rank(
         ``progress(done, total, description=...)`` during extraction, and once per model.
     data_path : DataPath, optional
         The functions that open datasets, extract features, compute reference statistics and
-        read priors (default `DATA_PATH`, the library's).
+        read priors (default `ped.pipeline.datapath.DATA_PATH`, the library's).
 
     Returns
     -------
@@ -217,7 +162,10 @@ def rank(
     """
     where = dict(limit=limit, split=split, reference_limit=reference_limit, store=store)
     how = dict(
-        batch_size=batch_size, device=device, progress=progress, data_path=data_path or DATA_PATH
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        data_path=data_path or datapath.DATA_PATH,
     )
     models, ctx = _prepare(
         dataset, models, scores, reference, on_missing_reference, params, where, how
@@ -342,7 +290,7 @@ def open_target(spec: str, split: str = "all") -> Any:
     -------
     Dataset
     """
-    return DATA_PATH.load_dataset(spec, split)
+    return datapath.DATA_PATH.load_dataset(spec, split)
 
 
 def _open_target(dataset: Any, split: str, data_path: DataPath) -> tuple[Any, str]:
