@@ -20,11 +20,16 @@ N_PER_CLASS, N_CLASSES, DIM = 800, 10, 512
 COPY = N_PER_CLASS * N_CLASSES * DIM * 8  # bytes of one float64 N x D copy
 
 # PACTran-ndir/ngamma fit a mixture of max(C, N / 10) full-covariance components (the official
-# gmm_estimator): its N x K posteriors are O(N^2) by definition (800 x 8000 here).
+# gmm_estimator): its N x K posteriors are O(N^2) by definition (800 x 8000 here). linear_cv
+# holds one fold's rows (one copy) while scikit-learn's L-BFGS logistic regression keeps its own
+# working arrays: not under this bound (not measured yet; issue 12's note says so).
 FEATURE_SCORES = [
     n
     for n in ped.list_scores()
-    if ped.describe_score(n)["needs_features"] and "parc" not in n and "pactran_n" not in n
+    if ped.describe_score(n)["needs_features"]
+    and "parc" not in n
+    and "pactran_n" not in n
+    and "linear_cv" not in n
 ]
 # Scores whose every pass over the samples goes through ClassStats' row blocks.
 BLOCKWISE = [
@@ -67,3 +72,4 @@ def test_blockwise_scores_never_expand_the_features(name, data, monkeypatch):
     X, y, ref = data
     peak = _peak(name, X, y, ref)
     assert peak < COPY, f"{name}: peak {peak / COPY:.2f} float64 copies of the features"
+

@@ -4,12 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn.mixture
 from _helpers import blobs, moved
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
 import ped
-import ped.scores.nleep as nleep_module
 
 
 def direct_nleep(X, y, ratio=5, seed=0, log=False):
@@ -79,7 +79,7 @@ class _FailsBelow(GaussianMixture):
 def test_ill_defined_covariance_retries_with_larger_reg_covar(monkeypatch):
     X, y = blobs(dim=20)
     _FailsBelow.calls = []
-    monkeypatch.setattr(nleep_module, "GaussianMixture", _FailsBelow)
+    monkeypatch.setattr(sklearn.mixture, "GaussianMixture", _FailsBelow)
     with pytest.warns(RuntimeWarning, match=r"reg_covar=1e-06 .*retrying with reg_covar=1e-05"):
         value = ped.score("nleep", X, y, random_state=0)
     assert _FailsBelow.calls == pytest.approx([1e-6, 1e-5])
@@ -90,7 +90,7 @@ def test_gives_up_after_three_retries(monkeypatch):
     X, y = blobs(dim=20)
     _FailsBelow.calls = []
     monkeypatch.setattr(_FailsBelow, "threshold", 1.0)
-    monkeypatch.setattr(nleep_module, "GaussianMixture", _FailsBelow)
+    monkeypatch.setattr(sklearn.mixture, "GaussianMixture", _FailsBelow)
     with pytest.warns(RuntimeWarning), pytest.raises(ValueError, match="ill-defined"):
         ped.score("nleep", X, y, random_state=0)
     assert len(_FailsBelow.calls) == 4
@@ -102,6 +102,6 @@ def test_other_errors_are_not_retried(monkeypatch):
             raise ValueError("something else")
 
     X, y = blobs(dim=20)
-    monkeypatch.setattr(nleep_module, "GaussianMixture", Broken)
+    monkeypatch.setattr(sklearn.mixture, "GaussianMixture", Broken)
     with pytest.raises(ValueError, match="something else"):
         ped.score("nleep", X, y, random_state=0)

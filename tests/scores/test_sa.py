@@ -96,7 +96,7 @@ def test_sa_parameters_are_described_and_checked():
     X, y = _wide(3.0)
     a = ped.score("sa+logme", X, y, sa_alpha=0.05)
     assert a != ped.score("sa+logme", X, y)
-    with pytest.raises(TypeError, match=r"Unknown parameter 'nsigma' for score 'sa\+logme'"):
+    with pytest.raises(ValueError, match=r"Unknown parameter 'nsigma' for score 'sa\+logme'"):
         ped.score("sa+logme", X, y, nsigma=0.6)
     with pytest.raises(ValueError, match=r"Expected sa_sigma >= 0, got -1"):
         ped.score("sa+logme", X, y, sa_sigma=-1)

@@ -13,14 +13,29 @@ from ._registry import register
 __all__ = ["linear_cv"]
 
 
-def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
+def _standardised(stats: ClassStats, train: np.ndarray, test: np.ndarray):
+    """The rows ``train`` and ``test`` of the features, standardised with the mean and standard
+    deviation of ``train`` (a constant dimension is left unscaled), in place on the gathered
+    copies (at most one copy of the features alive). Both are first multiplied by a power of
+    two that brings the training part's largest magnitude near 1 (exact), so the squares in
+    the standard deviation cannot overflow or underflow."""
+    Xtr, Xte = stats.gather(train), stats.gather(test)
+    peak = float(np.max(np.abs(Xtr))) if Xtr.size else 0.0
+    if peak > 0:
+        factor = 2.0 ** -np.frexp(peak)[1]
+        Xtr *= factor
+        Xte *= factor
+    mean = Xtr.mean(axis=0)
+    std = Xtr.std(axis=0)
     std[std == 0] = 1.0
-    return (train - mean) / std, (test - mean) / std
+    Xtr -= mean
+    Xtr /= std
+    Xte -= mean
+    Xte /= std
+    return Xtr, Xte
 
 
-def _fold_ids(F: np.ndarray, codes: np.ndarray, n_classes: int, folds: int, seed: int):
+def _fold_ids(stats: ClassStats, folds: int, seed: int) -> np.ndarray:
     """Stratified fold of every sample, defined by the data rather than by positions.
 
     Within each class the samples are ordered by a seeded random projection of their
@@ -29,10 +44,11 @@ def _fold_ids(F: np.ndarray, codes: np.ndarray, n_classes: int, folds: int, seed
     the samples or the names of the classes, and a rigid move of a class (PED) or a positive
     rescaling of the features keeps them.
     """
-    r = np.random.default_rng(seed).standard_normal(F.shape[1])
-    key = F @ r
+    r = np.random.default_rng(seed).standard_normal((stats.n_features, 1))
+    key = stats.project(r)[:, 0]  # no copy of the features; any positive scale keeps the order
+    codes = stats.codes
     ids = np.empty(codes.shape[0], dtype=np.intp)
-    for c in range(n_classes):
+    for c in range(stats.n_classes):
         members = np.flatnonzero(codes == c)
         members = members[np.argsort(key[members], kind="stable")]
         ids[members] = np.arange(members.shape[0]) % folds
@@ -83,8 +99,10 @@ def linear_cv(
     cheap (``folds`` fits), and on the zoo benchmark's targets it ranks models as well as a
     C chosen on a hold-out (issue 12). Higher is better.
 
-    The score is invariant to a positive rescaling of the features (the features are scaled
-    by a power of two of their largest magnitude first, which is exact, then standardised).
+    The score is invariant to a positive rescaling of the features (each training part is
+    scaled by a power of two of its largest magnitude first, which is exact, then
+    standardised). Memory: the rows of one fold at a time, gathered (one copy of the
+    features in all).
 
     Parameters
     ----------
@@ -119,14 +137,10 @@ def linear_cv(
     C = check_positive(C, "C")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     random_state = check_seed(random_state)
-    F = stats.features()
-    peak = float(np.max(np.abs(F))) if F.size else 0.0
-    if peak > 0:
-        F *= 2.0 ** -np.frexp(peak)[1]
     codes = stats.codes
     n = codes.shape[0]
     folds = min(folds, n)
-    ids = _fold_ids(F, codes, stats.n_classes, folds, random_state)
+    ids = _fold_ids(stats, folds, random_state)
     right = 0
     for k in range(folds):
         test = ids == k
@@ -136,7 +150,7 @@ def linear_cv(
         if np.unique(train_codes).shape[0] < 2:
             right += int(np.count_nonzero(codes[test] == train_codes[0]))
             continue
-        Xtr, Xte = _standardise(F[~test], F[test])
+        Xtr, Xte = _standardised(stats, np.flatnonzero(~test), np.flatnonzero(test))
         clf = LogisticRegression(C=C, max_iter=max_iter)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -35,6 +35,7 @@ def ncti_components(
     n_components: int = 64,
     random_state: Any = 0,
     _owned: bool = False,
+    variance_scale: float = 1.0,
 ) -> tuple[float, float, float]:
     r"""The three components of NCTI for one model: ``(seli, ncc, vc)``.
 
@@ -68,6 +69,10 @@ def ncti_components(
     random_state : int, RandomState or None, default 0
         Seed of the randomized PCA solver when scikit-learn picks it (0 equals the official
         code after ``np.random.seed(0)``).
+    variance_scale : float, default 1.0
+        Factor that takes the PCA's explained variances to the features' true units (the
+        square of a power of two the features were divided by); it enters only the LDA's
+        shrinkage temperature.
 
     Returns
     -------
@@ -80,7 +85,10 @@ def ncti_components(
 
     pca = PCA(n_components=k, random_state=random_state, copy=not _owned)
     Z = pca.fit_transform(np.asarray(X, dtype=np.float64))
-    temp = max(float(np.exp(-pca.explained_variance_[:32].sum())), 1e-10)
+    top = float(pca.explained_variance_[:32].sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = top * variance_scale if top > 0 else 0.0  # in the features' true units
+    temp = max(float(np.exp(-total)) if np.isfinite(total) else 0.0, 1e-10)
     if temp == 1e-10:
         lda = LinearDiscriminantAnalysis(solver="svd")
     else:
@@ -148,6 +156,16 @@ def ncti(
     component = check_choice(component, "component", NCTI_COMPONENTS)
     n_components = check_int(n_components, "n_components", minimum=1)
     X = dense_features(stats, writable=True)
+    # Features of extreme magnitude are divided by a power of two (exact); seli, ncc and vc do
+    # not change with the scale, the shrinkage's variances are taken back to the true units.
+    unit = stats.scale if stats.offsets is not None else 1.0  # gathered rows come in units
+    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    s = 1.0
+    if peak > 0 and not 2.0**-100 <= peak <= 2.0**100:
+        s = 2.0 ** int(np.round(np.log2(peak)))
+        X *= 1.0 / s
+    with np.errstate(over="ignore"):
+        variance_scale = float(np.square(np.float64(unit) * s))  # inf beyond float64: fine
     seli, ncc, vc = ncti_components(
         X,
         stats.codes,
@@ -155,5 +173,6 @@ def ncti(
         n_components=n_components,
         random_state=random_state,
         _owned=True,
+        variance_scale=variance_scale,
     )
     return {"seli": seli, "ncc": ncc, "vc": -vc}[component]

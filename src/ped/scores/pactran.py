@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from scipy.special import digamma, gammaln, logsumexp
 
 from .._stats import ClassStats
-from .._validation import Labels, check_int, check_positive
+from .._validation import Labels, check_int, check_positive, check_seed
 from ._dense import dense_features
 from ._pca import covariance_pca, pca_project
 from ._registry import register
@@ -103,6 +103,7 @@ def pac_gauss_terms(
         grad = np.concatenate([Xc.T @ g + W / lam, g.sum(axis=0, keepdims=True)], axis=0)
         return loss, grad.ravel()
 
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     W0 = np.random.RandomState(random_state).normal(size=(D, C)) * 0.03
     theta0 = np.concatenate([W0, np.zeros((1, C))], axis=0).ravel()
     res = scipy.optimize.minimize(
@@ -127,6 +128,22 @@ def pac_gauss_terms(
 
 def _check_gauss(lda_factor, max_iter):
     return check_positive(lda_factor, "lda_factor"), check_int(max_iter, "max_iter", minimum=1)
+
+
+def _bounded_features(stats: ClassStats) -> np.ndarray:
+    """The features as a float64 copy; PACTran-Gaussian's prior and its softmax terms are in
+    absolute units, so features beyond 2**100 in magnitude (whose squares leave the float64
+    range) are a ValueError rather than a NaN."""
+    X = dense_features(stats, writable=True)
+    if stats.offsets is not None:
+        X *= stats.scale  # gathered rows come in the statistics' units: back to true units
+    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    if not np.isfinite(peak) or peak > 2.0**100:
+        raise ValueError(
+            f"PACTran-Gaussian cannot score features of magnitude {peak:.3g}: its fixed prior and "
+            "softmax terms are in absolute units and overflow beyond 2**100; rescale the features."
+        )
+    return X
 
 
 @register(
@@ -191,7 +208,7 @@ def pactran_gauss(
     lda_factor, max_iter = _check_gauss(lda_factor, max_iter)
     s2_factor = check_positive(s2_factor, "s2_factor")
     loss, log_s2inv = pac_gauss_terms(
-        dense_features(stats, writable=True),
+        _bounded_features(stats),
         stats.codes,
         stats.n_classes,
         lda_factor=lda_factor,
@@ -249,7 +266,7 @@ def pactran_linear(
     """
     lda_factor, max_iter = _check_gauss(lda_factor, max_iter)
     loss, _ = pac_gauss_terms(
-        dense_features(stats, writable=True),
+        _bounded_features(stats),
         stats.codes,
         stats.n_classes,
         lda_factor=lda_factor,
@@ -400,6 +417,7 @@ def gmm_posteriors(stats: ClassStats, random_state: Any = 0, reg_covar: float = 
     r"""The official ``gmm_estimator``: PCA keeping 80% of the variance, then a
     full-covariance Gaussian mixture of :math:`\max(\min(C, \lfloor 0.2N \rfloor),
     \lfloor 0.1N \rfloor)` components (at least 1, at most N); its posteriors (N, K)."""
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     eigvals, comps = covariance_pca(stats)
     Z = pca_project(stats, comps[: _n_components_for_variance(eigvals, 0.8)])
     N, C = stats.n_samples, stats.n_classes
