@@ -72,4 +72,3 @@ def test_blockwise_scores_never_expand_the_features(name, data, monkeypatch):
     X, y, ref = data
     peak = _peak(name, X, y, ref)
     assert peak < COPY, f"{name}: peak {peak / COPY:.2f} float64 copies of the features"
-
