@@ -36,6 +36,17 @@ def open_and_summarize(
     return dataset
 
 
+def check_specs(specs: list[str]) -> None:
+    """Refuse a model spec of no known kind, or an unknown zoo name, without loading a model."""
+    from ..models import parse_spec
+    from ..models.zoo import zoo_model
+
+    for spec in specs:
+        kind, name, _ = parse_spec(spec)
+        if kind == "zoo":
+            zoo_model(name)
+
+
 def with_image_size(spec: str, size: int | None) -> str:
     """A model spec with ``?image_size=`` (the same spec, hence the same stored features, as
     ``ped rank --image-size``); a spec that names its own size keeps it."""
@@ -64,8 +75,9 @@ def extract_cmd(
     from ..features import extract
 
     t0 = time.perf_counter()
-    target = open_and_summarize(dataset, split, limit, show=not (quiet or as_json))
     model = with_image_size(model, image_size)
+    check_specs([model])  # a mistyped model is one error line, before the dataset summary
+    target = open_and_summarize(dataset, split, limit, show=not (quiet or as_json))
     with progress_bar(f"{model} on {dataset}", enabled=not (as_json or quiet)) as cb:
         fs = extract(
             model,

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ._common import console, print_json, progress_bar, warn
 from ._tables import ranking_table
-from .features_commands import IMAGE_SIZE_HELP, open_and_summarize, with_image_size
+from .features_commands import IMAGE_SIZE_HELP, check_specs, open_and_summarize, with_image_size
 
 app = typer.Typer()
 
@@ -63,6 +63,7 @@ def rank_cmd(
     from ..pipeline import DEFAULT_REFERENCE, default_scores, open_target, rank
 
     specs = [with_image_size(m, image_size) for m in models]
+    check_specs(specs)  # a mistyped model is one error line, before the dataset summary
     names = _score_names(score) or default_scores()
     params = _rank_params(param, nsigma, names)
     show = not (quiet or as_json)
