@@ -37,14 +37,16 @@ def open_and_summarize(
 
 
 def check_specs(specs: list[str]) -> None:
-    """Refuse a model spec of no known kind, or an unknown zoo name, without loading a model."""
+    """Refuse a spec with no kind at all, or an unknown zoo name, without loading a model
+    (other kinds are checked when the model loads)."""
     from ..models import parse_spec
     from ..models.zoo import zoo_model
 
     for spec in specs:
-        kind, name, _ = parse_spec(spec)
-        if kind == "zoo":
-            zoo_model(name)
+        if ":" not in spec:
+            parse_spec(spec)  # raises the one-line error naming the kinds
+        elif spec.split(":", 1)[0].strip().lower() == "zoo":
+            zoo_model(parse_spec(spec)[1])
 
 
 def with_image_size(spec: str, size: int | None) -> str:
