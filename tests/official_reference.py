@@ -14,10 +14,9 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
 
-def logme(F: np.ndarray, y: np.ndarray) -> float:
-    """Fixed-point LogME (thuml/LogME): thin SVD of F when N <= D, else the truncated SVD
-    from F^T F with singular values above 1e-10."""
-    F = np.asarray(F, dtype=np.float64)
+def _thin_svd(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(u, sigma)``: left singular vectors and squared singular values as thuml/LogME takes
+    them (thin SVD of F when N <= D, else the truncated SVD from F^T F above 1e-10)."""
     N, D = F.shape
     if N > D:
         _, s2, vh = np.linalg.svd(F.T @ F)
@@ -27,32 +26,45 @@ def logme(F: np.ndarray, y: np.ndarray) -> float:
         u = (F @ vh.T) / s
     else:
         u, s, _ = np.linalg.svd(F, full_matrices=False)
-    sigma = s**2
-    evidences = []
-    for c in range(int(y.max()) + 1):
-        t = (y == c).astype(np.float64)
-        x2 = (u.T @ t) ** 2
-        r0 = t @ t - x2.sum()
-        alpha = beta = 1.0
-        for _ in range(11):
-            lam = alpha / beta
-            gamma = np.sum(sigma / (sigma + lam))
-            m2 = np.sum(sigma * x2 / (lam + sigma) ** 2)
-            res2 = np.sum(x2 / (1 + sigma / lam) ** 2) + r0
-            alpha = gamma / (m2 + 1e-5)
-            beta = (N - gamma) / (res2 + 1e-5)
-            if abs(alpha / beta - lam) / lam <= 1e-3:
-                break
-        ev = (
-            D / 2 * np.log(alpha)
-            + N / 2 * np.log(beta)
-            - 0.5 * np.sum(np.log(alpha + beta * sigma))
-            - beta / 2 * res2
-            - alpha / 2 * m2
-            - N / 2 * np.log(2 * np.pi)
-        )
-        evidences.append(ev / N)
-    return float(np.mean(evidences))
+    return u, s**2
+
+
+def logme_target(F: np.ndarray, t: np.ndarray) -> float:
+    """The official fixed-point evidence per sample of one real target ``t``."""
+    F = np.asarray(F, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    N, D = F.shape
+    u, sigma = _thin_svd(F)
+    x2 = (u.T @ t) ** 2
+    r0 = t @ t - x2.sum()
+    alpha = beta = 1.0
+    for _ in range(11):
+        lam = alpha / beta
+        gamma = np.sum(sigma / (sigma + lam))
+        m2 = np.sum(sigma * x2 / (lam + sigma) ** 2)
+        res2 = np.sum(x2 / (1 + sigma / lam) ** 2) + r0
+        alpha = gamma / (m2 + 1e-5)
+        beta = (N - gamma) / (res2 + 1e-5)
+        if abs(alpha / beta - lam) / lam <= 1e-3:
+            break
+    ev = (
+        D / 2 * np.log(alpha)
+        + N / 2 * np.log(beta)
+        - 0.5 * np.sum(np.log(alpha + beta * sigma))
+        - beta / 2 * res2
+        - alpha / 2 * m2
+        - N / 2 * np.log(2 * np.pi)
+    )
+    return float(ev / N)
+
+
+def logme(F: np.ndarray, y: np.ndarray) -> float:
+    """Fixed-point LogME (thuml/LogME) of class labels: the mean over classes of the evidence
+    of each class's one-hot column (`logme_target`)."""
+    y = np.asarray(y)
+    return float(
+        np.mean([logme_target(F, (y == c).astype(np.float64)) for c in range(int(y.max()) + 1)])
+    )
 
 
 def _softmax(Z):

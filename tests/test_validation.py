@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from official_reference import logme_target
 
 import ped
 from ped._validation import check_features, check_labels, check_source_probs
@@ -79,7 +80,7 @@ def test_single_regression_target_is_regression():
     t = X @ rng.normal(size=(6, 1)) + 0.1 * rng.normal(size=(200, 1))
     value = ped.score("logme", X, t)
     # The evidence of a regression, not of 200 one-sample classes.
-    assert value == pytest.approx(_logme_regression(X, t[:, 0]), rel=1e-9)
+    assert value == pytest.approx(logme_target(X, t[:, 0]), rel=1e-9)
     assert value == pytest.approx(ped.score("logme", X, np.c_[t, t]), rel=1e-12)
     with pytest.raises(ValueError, match=r"Expected class labels, got 200 non-integer float"):
         ped.score("logme", X, t[:, 0])
@@ -88,38 +89,6 @@ def test_single_regression_target_is_regression():
     # Integer labels in a column are still classes.
     y = (t[:, 0] > 0).astype(int)
     assert ped.score("sfda", X, y[:, None]) == ped.score("sfda", X, y)
-
-
-def _logme_regression(F, t):
-    """The official fixed-point LogME of one real target (N > D: truncated SVD)."""
-    N, D = F.shape
-    e, V = np.linalg.eigh(F.T @ F)
-    s = np.sqrt(np.clip(e, 0, None))
-    keep = s > 1e-10
-    s, V = s[keep], V[:, keep]
-    u = F @ V / s
-    sigma = s**2
-    x2 = (u.T @ t) ** 2
-    r0 = t @ t - x2.sum()
-    alpha = beta = 1.0
-    for _ in range(11):
-        lam = alpha / beta
-        gamma = np.sum(sigma / (sigma + lam))
-        m2 = np.sum(sigma * x2 / (lam + sigma) ** 2)
-        res2 = np.sum(x2 / (1 + sigma / lam) ** 2) + r0
-        alpha = gamma / (m2 + 1e-5)
-        beta = (N - gamma) / (res2 + 1e-5)
-        if abs(alpha / beta - lam) / lam <= 1e-3:
-            break
-    ev = (
-        D / 2 * np.log(alpha)
-        + N / 2 * np.log(beta)
-        - 0.5 * np.sum(np.log(alpha + beta * sigma))
-        - beta / 2 * res2
-        - alpha / 2 * m2
-        - N / 2 * np.log(2 * np.pi)
-    )
-    return ev / N
 
 
 def test_masked_arrays():

@@ -20,6 +20,7 @@ import numpy as np
 from ..dynamics import ReferenceStats, simulate
 from ..errors import PedError
 from ..features import reference_stats
+from ..features.store import open_entry
 from ..report import evaluate, load_scores, short_name, write_report
 from ..store import ResultsDB
 
@@ -232,11 +233,14 @@ def stored_dynamics(
     for m in models:
         info = latest.get(m)
         path = Path(info.get("feature_path") or "") if info else None
-        if not info or not path or not (path / "features.npy").is_file():
+        try:  # through the store: checksums checked, no link followed
+            fs = open_entry(path) if info and info.get("feature_path") else None
+        except PedError:
+            fs = None
+        if fs is None:
             notes.append(f"no stored features of {m} on {dataset}; PED dynamics not plotted.")
             continue
-        X = np.load(path / "features.npy", mmap_mode="r", allow_pickle=False)
-        y = np.load(path / "labels.npy", allow_pickle=False)
+        X, y = fs.features, np.asarray(fs.labels)
         ref = None
         if info.get("reference") not in (None, "target", "none"):
             try:
