@@ -146,3 +146,13 @@ def test_workers_share_one_file(tmp_path):
     assert mine["test_acc_running"] == one[0]["test_acc_running"]
     with pytest.raises(ValueError, match="workers"):
         run_finetune_truth([ds], specs, seeds=[0], config=cfg, out=tmp_path, workers=0)
+
+
+def test_pool_and_test_size_are_the_benchmarks():
+    """The protocol mirrors the benchmark's pool (it cannot import the layer above it)."""
+    from ped.benchmark import BenchmarkConfig
+
+    assert (FinetuneConfig().pool, FinetuneConfig().n_test) == (
+        BenchmarkConfig().pool,
+        BenchmarkConfig().n_test,
+    )
