@@ -20,7 +20,7 @@ def _standardised(stats: ClassStats, train: np.ndarray, test: np.ndarray):
     two that brings the training part's largest magnitude near 1 (exact), so the squares in
     the standard deviation cannot overflow or underflow."""
     Xtr, Xte = stats.gather(train), stats.gather(test)
-    peak = float(np.max(np.abs(Xtr))) if Xtr.size else 0.0
+    peak = float(max(Xtr.max(), -Xtr.min())) if Xtr.size else 0.0
     if peak > 0:
         factor = 2.0 ** -np.frexp(peak)[1]
         Xtr *= factor

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._stats import ClassStats
-from .._validation import Labels, check_choice, check_int
+from .._validation import Labels, check_choice, check_int, check_seed
 from ._dense import dense_features
 from ._registry import register
 
@@ -79,6 +79,7 @@ def ncti_components(
     tuple of float
         ``(seli, ncc, vc)``.
     """
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     k = min(n_components, X.shape[0], X.shape[1])
     from sklearn.decomposition import PCA  # scikit-learn loads only when NCTI runs
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -155,11 +156,12 @@ def ncti(
     """
     component = check_choice(component, "component", NCTI_COMPONENTS)
     n_components = check_int(n_components, "n_components", minimum=1)
+    random_state = check_seed(random_state, generator=np.random.RandomState)
     X = dense_features(stats, writable=True)
     # Features of extreme magnitude are divided by a power of two (exact); seli, ncc and vc do
     # not change with the scale, the shrinkage's variances are taken back to the true units.
     unit = stats.scale if stats.offsets is not None else 1.0  # gathered rows come in units
-    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    peak = float(max(X.max(), -X.min())) if X.size else 0.0  # no |X| copy
     s = 1.0
     if peak > 0 and not 2.0**-100 <= peak <= 2.0**100:
         s = 2.0 ** int(np.round(np.log2(peak)))

@@ -137,7 +137,7 @@ def _bounded_features(stats: ClassStats) -> np.ndarray:
     X = dense_features(stats, writable=True)
     if stats.offsets is not None:
         X *= stats.scale  # gathered rows come in the statistics' units: back to true units
-    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    peak = float(max(X.max(), -X.min())) if X.size else 0.0  # no |X| copy
     if not np.isfinite(peak) or peak > 2.0**100:
         raise ValueError(
             f"PACTran-Gaussian cannot score features of magnitude {peak:.3g}: its fixed prior and "
