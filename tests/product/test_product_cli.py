@@ -472,3 +472,55 @@ def test_evaluate_and_report_after_a_rank_with_na_cells(home, monkeypatch, capsy
     rc, out, err = _run(capsys, "rank", "fake-target", *SEPS, "-s", "logme,sfda,leep", "-q")
     assert rc == 0, err
     assert "n/a" in out and "sfda is n/a for fake:d" in " ".join(out.split())
+
+
+# ----------------------------- issue 14 item 3: unreadable and high-depth files, end to end
+def _folder_with_a_truncated_and_a_fake_image(base: Path) -> None:
+    from PIL import Image
+
+    for c, name in enumerate(["cat", "dog"]):
+        (base / name).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(np.full((8, 8, 3), 40 * c + 5 * k, np.uint8)).save(
+                base / name / f"{k}.png"
+            )
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(base / "dog" / "photo.jpg", "JPEG")
+    whole = (base / "dog" / "photo.jpg").read_bytes()
+    (base / "dog" / "photo.jpg").write_bytes(whole[: len(whole) // 2])
+    (base / "cat" / "notes.png").write_text("sk-live-0123 a secret, not an image")
+
+
+def test_unreadable_images_are_one_line_or_skipped_and_counted(tmp_path):
+    base = tmp_path / "pics"
+    _folder_with_a_truncated_and_a_fake_image(base)
+    res = _ped(tmp_path, "extract", "zoo:raw-pixels", f"imagefolder:{base}", "-q")
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.returncode == 2 and len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"error: Image file {base / 'cat' / 'notes.png'} cannot be read")
+    assert "?skip_bad=1" in lines[0] and "sk-live" not in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr
+
+    skip = _ped(tmp_path, "extract", "zoo:raw-pixels", f"imagefolder:{base}?skip_bad=1")
+    assert skip.returncode == 0, skip.stderr[-3000:]
+    assert skip.stdout.startswith("12 x 3072 features, 2 classes, extracted in ")
+    assert "skipped 2: 1 not an image in a format PIL reads, 1 truncated" in skip.stderr
+    assert "sk-live" not in skip.stderr + skip.stdout
+
+
+def test_a_sixteen_bit_image_is_rescaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    from ped.features.store import open_entry
+
+    base = tmp_path / "deep"
+    ramp = np.tile((np.arange(32, dtype=np.uint32) * 2114).astype(np.uint16), (32, 1))
+    for name in ("a", "b"):
+        (base / name).mkdir(parents=True)
+        for k in range(2):
+            Image.fromarray(ramp).save(base / name / f"{k}.png")  # opens as mode I;16
+    res = _ped(tmp_path, "extract", "zoo:raw-pixels", f"imagefolder:{base}", "--json", "-q")
+    assert res.returncode == 0, res.stderr[-3000:]
+    X = open_entry(json.loads(res.stdout)["path"]).features
+    levels = np.unique(np.round(X[0], 4))
+    assert len(levels) >= 16  # a gradient, where clipping at 255 leaves two levels
+    assert np.mean(X[0] == X[0].max()) < 0.1
