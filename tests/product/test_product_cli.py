@@ -303,6 +303,9 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
+        # A background job of a non-interactive shell (`make test &`) inherits SIGINT ignored,
+        # and Python then installs no handler: give the child the default disposition.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Opening a FIFO for writing without blocking succeeds only once a reader has it open:
     # then `ped score` is inside the command, reading its features.
