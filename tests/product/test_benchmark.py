@@ -328,3 +328,24 @@ def test_swap_resolution():
         assert res["weighted_top"] > res["weighted_bottom"] > 0  # the top weighs most
     with pytest.raises(ValueError, match="n"):
         swap_resolution(2)
+
+
+def test_a_target_smaller_than_the_pool_keeps_the_test_share():
+    from ped.finetune import pool_test_size
+
+    assert pool_test_size(5000, 3000, 2000) == 2000
+    assert pool_test_size(1122, 3000, 2000) == 748  # presidential-debates
+    assert pool_test_size(30, 3000, 2000) == 10  # at least 20 training items
+    assert pool_test_size(21, 3000, 2000) == 2
+
+
+@pytest.mark.skipif("zoo:static-64" not in INSTALLED, reason="zoo not installed")
+def test_presidential_debates_is_benchmarked_on_its_1122_items(tmp_path):
+    config = BenchmarkConfig(seeds=1, nsigmas=(0.3,), references=("target",))
+    res = run_benchmark(
+        ["presidential-debates"], {"text": ["zoo:static-64"]}, config=config, out=tmp_path
+    )
+    (rec,) = res.records
+    (seed,) = rec["seeds"]
+    assert rec["n_pool"] == 1122 and (seed["n_train"], seed["n_test"]) == (374, 748)
+    assert 33 < seed["accuracy"] <= 100 and np.isfinite(seed["scores"]["logme"])

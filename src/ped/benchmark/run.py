@@ -12,7 +12,7 @@ import numpy as np
 
 from ..dynamics import ReferenceStats
 from ..features import extract
-from ..finetune import compute_metric, probe_decisions, seed_split, select_best
+from ..finetune import compute_metric, pool_test_size, probe_decisions, seed_split, select_best
 from ..finetune.protocol import load_records
 from ..scoring import score_many
 from .config import TARGETS, BenchmarkConfig
@@ -269,7 +269,8 @@ def _upgrade_pair(config: BenchmarkConfig, rec: Mapping[str, Any], store: Any) -
     refs = _references(config, bb, target, modality, needed, store)
     plan = [p for p in plan if p[3] in (None, "target") or p[3] in refs]
     for seed_rec in out["seeds"]:
-        train, _ = seed_split(y, config.n_test, int(seed_rec["seed"]))
+        n_test = pool_test_size(y.shape[0], config.pool, config.n_test)
+        train, _ = seed_split(y, n_test, int(seed_rec["seed"]))
         Xtr, ytr = X[train], y[train]
         seed_refs = dict(refs, target=ReferenceStats.from_features(Xtr, source="target"))
         mine = [p for p in plan if p[0] not in seed_rec["scores"]]
@@ -315,7 +316,7 @@ def _run_seed(
     plan: Sequence[tuple[str, str, float | None, str | None]],
 ) -> dict[str, Any]:
     """One ground-truth seed: its split, the probe's test accuracy, every score on train."""
-    train, test = seed_split(y, config.n_test, seed)
+    train, test = seed_split(y, pool_test_size(y.shape[0], config.pool, config.n_test), seed)
     t1 = time.perf_counter()
     acc, c = probe_accuracy(X, y, train, test, cs=config.cs, seed=seed, max_iter=config.max_iter)
     probe_seconds = time.perf_counter() - t1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .metrics import METRICS, compute_metric
 from .probe import DEFAULT_CS, linear_sweep, probe_decisions, select_best
-from .splits import Splits, View, resolve_splits, seed_split
+from .splits import Splits, View, pool_test_size, resolve_splits, seed_split
 from .sweep import PROTOCOLS, SweepResult, finetune
 from .training import DEFAULT_LRS, DEFAULT_WS, train_and_score
 
@@ -38,4 +38,5 @@ __all__ = [
     "select_best",
     "View",
     "seed_split",
+    "pool_test_size",
 ]

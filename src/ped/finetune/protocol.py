@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ..data import balanced_order, load_dataset
-from .splits import seed_split
+from .splits import pool_test_size, seed_split
 
 __all__ = [
     "CANDIDATES",
@@ -170,11 +170,13 @@ def pool_splits(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions in the pool of the (fit, val, test) items of one seed.
 
-    ``train, test = seed_split(labels, n_test, seed)`` is the benchmark's own split (its
+    ``train, test = seed_split(labels, n_test, seed)`` is the benchmark's own split (``n_test``
+    scaled down by `pool_test_size` on a target smaller than the pool) (its
     linear probe is trained on ``train``); ``val`` is a stratified ``n_val`` of ``train``
     drawn with seed ``seed + 1000``, as the probe's hold-out is.
     """
-    train, test = seed_split(labels, config.n_test, seed)
+    n_test = pool_test_size(labels.shape[0], config.pool, config.n_test)
+    train, test = seed_split(labels, n_test, seed)
     fit, val = seed_split(labels[train], config.n_val, seed + 1000)
     return train[fit], train[val], test
 

@@ -23,7 +23,7 @@ import numpy as np
 from ..data import balanced_order, holdout_split, load_dataset
 from .metrics import METRICS
 
-__all__ = ["View", "Splits", "resolve_splits", "seed_split"]
+__all__ = ["View", "Splits", "resolve_splits", "seed_split", "pool_test_size"]
 
 
 class View:
@@ -247,6 +247,19 @@ def _train_val(views: Mapping[str, View], seed: int) -> tuple[View, View, View]:
     tr, va = holdout_split(len(whole), seed)
     trainval = View(whole.base, whole.indices, name="trainval")
     return whole.subset(tr, "train"), whole.subset(va, "val"), trainval
+
+
+def pool_test_size(n_items: int, pool: int, n_test: int) -> int:
+    """Test items of one seed's split of a pool that holds ``n_items`` items.
+
+    ``n_test`` when the target fills the pool; a target smaller than the pool (the 1,122
+    statements of presidential-debates against a pool of 3,000) keeps the pool's test share,
+    ``round(n_items * n_test / pool)``, and at least 20 training items and 2 test items.
+    """
+    if n_items >= pool:
+        return int(n_test)
+    share = int(round(n_items * n_test / pool))
+    return max(2, min(share, n_items - 20))
 
 
 def seed_split(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
