@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,13 @@ class PooledGraph(nn.Module):
     def forward(self, x: Any) -> torch.Tensor:
         ref = next(self.graph.parameters(), None)
         device = ref.device if ref is not None else None
-        y = self.graph(torch.as_tensor(x, dtype=torch.float32, device=device))
+        with warnings.catch_warnings():
+            # onnx2torch's Slice indexes with a list: torch's deprecation notice says nothing
+            # a user can act on (the result is the same), so it is not shown.
+            warnings.filterwarnings(
+                "ignore", message="Using a non-tuple sequence", category=UserWarning
+            )
+            y = self.graph(torch.as_tensor(x, dtype=torch.float32, device=device))
         if isinstance(y, (tuple, list)):
             y = y[0]
         return _pool(y)
