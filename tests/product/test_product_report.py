@@ -417,7 +417,10 @@ def test_ranking_table_drops_columns_in_order_and_shows_na():
     flat = {w: " ".join(text.split()) for w, text in seen.items()}  # captions wrap
     assert "n/a" in seen[160] and "5.3M" in seen[160] and "75.1" in seen[160]
     assert "not shown" not in flat[160]
-    assert "not shown at 80 columns: seconds (" in flat[80] and "5.3M" in seen[80]
+    # the seconds and a prior leave before a model's name is cut below 24 characters
+    assert "not shown at 80 columns: seconds, IN top-1 (" in flat[80] and "5.3M" in seen[80]
+    row = next(line for line in seen[80].splitlines() if "…" in line)
+    assert len(row.split("│")[2].strip()) >= 24
     assert "not shown at 60 columns: seconds, IN top-1, params (" in flat[60]
     header = next(line for line in seen[60].splitlines() if line.startswith("┃ rank"))
     assert "model" in header and "parc" in header  # rank, model, the first score stay

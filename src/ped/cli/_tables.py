@@ -21,10 +21,12 @@ def fmt(v: Any, digits: int = 4) -> str:
 
 
 #: Columns of the ranking table leave in this order when the terminal is too narrow: the
-#: seconds, then the scores from the last to the second. Rank, model and the first score
-#: always stay; a model spec is shortened to its tail (never below `MODEL_MIN` characters)
-#: before a score goes, and a number is never cut.
+#: seconds and the prior facts, then the scores from the last to the second. Rank, model and
+#: the first score always stay. A model spec is shortened to its tail, to no fewer than
+#: `MODEL_SOFT` characters while seconds or prior facts are still shown, and to no fewer than
+#: `MODEL_MIN` before a score goes; a number is never cut.
 MODEL_MIN = 16
+MODEL_SOFT = 24
 MODEL_MAX = 40
 
 
@@ -39,7 +41,7 @@ def tail(text: str, width: int) -> str:
 
 
 def _fit(
-    fixed: list[int], model: int, optional: list[tuple[str, int]], width: int
+    fixed: list[int], model: int, optional: list[tuple[str, int]], width: int, cheap: int = 0
 ) -> tuple[int, list[str]]:
     """The model column's width and the optional columns dropped to fit `width`.
 
@@ -52,6 +54,9 @@ def _fit(
     optional : list of (str, int)
         Columns that may leave, in the order they leave.
     width : int
+    cheap : int, default 0
+        How many of the first `optional` columns leave before the model column is cut below
+        `MODEL_SOFT` characters (the seconds and prior facts: a model's name matters more).
 
     Returns
     -------
@@ -60,16 +65,16 @@ def _fit(
     """
     keep = list(optional)
     dropped: list[str] = []
-    model_w = min(model, MODEL_MAX)
+    natural = min(model, MODEL_MAX)
     while True:
         rest = _table_width([*fixed, 0, *(w for _, w in keep)])
-        if rest + model_w <= width or (not keep and model_w <= MODEL_MIN):
-            return max(min(model_w, width - rest), min(model, MODEL_MIN)), dropped
-        if model_w > MODEL_MIN and rest + MODEL_MIN <= width:
-            model_w = width - rest
-            continue
+        if rest + natural <= width:
+            return natural, dropped
+        floor = min(natural, MODEL_SOFT if len(dropped) < cheap else MODEL_MIN)
+        if rest + floor <= width:
+            return width - rest, dropped
         if not keep:
-            return min(model, MODEL_MIN), dropped
+            return min(natural, MODEL_MIN), dropped
         dropped.append(keep.pop(0)[0])
 
 
@@ -78,7 +83,8 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
 
     At `width` columns (default: the console's), long model specs keep their tail and the
     columns leave in a fixed order (seconds, ImageNet top-1, parameters, then the scores
-    from the last); the caption names what left. A score a model has no value for reads
+    from the last; a name is cut below `MODEL_SOFT` characters only once the first three
+    have left); the caption names what left. A score a model has no value for reads
     ``n/a``. Prior facts (``result.priors``: parameters, ImageNet top-1) get a column each
     when some model has them.
     """
@@ -131,6 +137,7 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
         max([5] + [len(n) for n in names]),
         optional,
         width,
+        cheap=len(trailing),
     )
     if dropped:
         caption += f"\nnot shown at {width} columns: {', '.join(dropped)} (--json or --csv has all)"
