@@ -527,3 +527,61 @@ def test_a_sixteen_bit_image_is_rescaled_not_clipped(tmp_path):
     levels = np.unique(np.round(X[0], 4))
     assert len(levels) >= 16  # a gradient, where clipping at 255 leaves two levels
     assert np.mean(X[0] == X[0].max()) < 0.1
+
+
+# -------------------------- issue 14 item 9: the user's own models and text references, end to end
+def _tiny_onnx_free_size(path: Path) -> None:
+    """A 3 -> 4 channel convolution, ReLU, pooling: tensors conv_out, feat, logits; any H, W."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).normal(size=(4, 3, 3, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["conv_out"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv_out"], ["feat"]),
+        helper.make_node("GlobalAveragePool", ["feat"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_own_onnx_model_layer_preprocessing_and_image_size(tmp_path):
+    path = tmp_path / "tiny.onnx"
+    _tiny_onnx_free_size(path)
+    spec = f"onnx:{path}#conv_out?size=24&mean=0.5&std=0.5&grey=1"
+    res = _ped(tmp_path, "extract", spec, "digits", "--limit", "20", "--json", "-q")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["model"] == f"onnx:{path}#conv_out?image_size=24&mean=0.5&std=0.5&grey=1"
+    assert (out["n_samples"], out["n_features"]) == (20, 4)
+    plain = _ped(tmp_path, "extract", f"onnx:{path}", "digits", "--limit", "20", "--json", "-q")
+    assert json.loads(plain.stdout)["model"] == f"onnx:{path}#logits"  # the graph's output
+    bad = _ped(tmp_path, "extract", f"onnx:{path}#nope", "digits", "--limit", "20", "-q")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: The ONNX model ")
+    ref = _ped(tmp_path, "reference", f"onnx:{path}#feat", "--dataset", "digits", "--limit",
+               "30", "--image-size", "24", "--json")  # fmt: skip
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    assert json.loads(ref.stdout)["model"] == f"onnx:{path}#feat?image_size=24"
+
+
+@pytest.mark.slow
+def test_a_text_target_is_rescaled_with_a_text_reference(tmp_path):
+    from ped.pipeline import DEFAULT_TEXT_REFERENCE
+
+    res = _ped(tmp_path, "rank", "rotten-tomatoes", "zoo:static-64", "-s", "ped+logme",
+               "--limit", "100", "--json", "-q")  # fmt: skip
+    if res.returncode == 2 and "is not installed" in res.stderr:
+        pytest.skip(f"zoo not installed here: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    data = json.loads(res.stdout)
+    assert data["reference"] == DEFAULT_TEXT_REFERENCE != "imagenet-val"
+    assert not any("imagenet" in n for n in data["notes"] + data["warnings"])
