@@ -56,7 +56,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/render.py --update docs/performance.md benchmarks/results/scores.json \
 		benchmarks/results/scores_1thread.json benchmarks/results/threads.json \
 		benchmarks/results/transrate.json benchmarks/results/nleep_*.json \
-		benchmarks/results/real_*.json benchmarks/results/gpu.json
+		benchmarks/results/real_*.json benchmarks/results/startup.json benchmarks/results/gpu.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

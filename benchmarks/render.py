@@ -9,7 +9,7 @@ Usage::
 ``<!-- END GENERATED -->``. A file given that does not exist (``gpu.json`` before the GPU
 script has run) is skipped with a message. A `bench_scores.py` file that timed the same size
 with several ``--blas-threads`` gets a thread-scaling table; a `bench_gpu.py` file
-(``"benchmark": "gpu"``) its own tables.
+(``"benchmark": "gpu"``) its own tables, a `bench_startup.py` file its start-up table.
 
 Nothing is typed by hand: every number comes from the JSON files given.
 """
@@ -257,6 +257,32 @@ def render_gpu(doc: dict, name: str) -> str:
     return "\n".join(lines)
 
 
+def render_startup(doc: dict, name: str) -> str:
+    """Markdown of a `bench_startup.py` result: each command's wall time in a fresh process."""
+    load = tuple(round(v, 2) for v in doc.get("load_average") or ())
+    lines = [
+        f"### `{name}`",
+        "",
+        f"- command: `python benchmarks/bench_startup.py --repeats {doc['repeats']}` (a new "
+        f"Python process per run, after one untimed run); Python {doc['python']}, "
+        f"{doc['cpus']} cores; load average (1/5/15 min) at the end {load}",
+        "",
+        "| command | median s | min s | max s | median minus bare Python s | under 1 s "
+        "| heavy libraries loaded |",
+        "|---|---:|---:|---:|---:|:---:|---|",
+    ]
+    for cmd, r in doc["commands"].items():
+        heavy = r.get("imports", {}).get("heavy_loaded", [])
+        target = "yes" if r["median_s"] < 1.0 else "no"
+        lines.append(
+            f"| `{cmd}` | {_fmt(r['median_s'], 3)} | {_fmt(r['min_s'], 3)} | "
+            f"{_fmt(r['max_s'], 3)} | {_fmt(r['median_minus_python_s'], 3)} | "
+            f"{target if cmd.startswith('ped ') else ''} | {', '.join(heavy) or 'none'} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
 BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
 
 
@@ -277,6 +303,9 @@ def main(argv=None):
         doc = json.loads(p.read_text())
         if doc.get("benchmark") == "gpu":
             docs.append(render_gpu(doc, p.name))
+            continue
+        if "commands" in doc and "repeats" in doc:  # bench_startup.py
+            docs.append(render_startup(doc, p.name))
             continue
         if not isinstance(doc.get("machine"), dict) or "floor" not in doc:
             # Another benchmark's results (bench_extract.py), matched by a glob.

@@ -159,3 +159,26 @@ def test_render_thread_scaling_and_targets(bench):
     # floors does not (<= 3).
     assert "| `logme` <= 2 x floor | 1.80 | yes |" in text
     assert "| `sfda` <= 3 x floor | 3.50 | no |" in text
+
+
+def test_startup_is_measured_and_rendered(bench, tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCH))
+    try:
+        startup = importlib.import_module("bench_startup")
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.setattr(startup, "COMMANDS", {"python -c pass": ["-c", "pass"],
+                                              "ped --help": ["-m", "ped", "--help"]})  # fmt: skip
+    out = tmp_path / "startup.json"
+    assert startup.main(["--repeats", "1", "--top", "3", "--json", str(out)]) in (0, None)
+    doc = json.loads(out.read_text())
+    assert doc["commands"]["ped --help"]["imports"]["heavy_loaded"] == []
+    doc["commands"]["ped --help"]["median_s"] = 1.5  # rendered as it is, target judged
+    text = bench["render"].render_startup(doc, "startup.json")
+    assert "| `ped --help` | 1.500 |" in text and "| no | none |" in text
+    assert "| `python -c pass` |" in text
+    main = bench["render"].main
+    page = tmp_path / "perf.md"
+    page.write_text("a\n<!-- BEGIN GENERATED -->\nold\n<!-- END GENERATED -->\nb\n")
+    main(["--update", str(page), str(out)])
+    assert "### `startup.json`" in page.read_text() and "old" not in page.read_text()

@@ -30,10 +30,12 @@ brought back to numpy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from ._validation import Labels
 
@@ -270,6 +272,8 @@ class ClassStats:
         return K if self.offsets is None else K + self.offsets
 
     def _onehot(self, rows: slice, weights: np.ndarray | None = None) -> sp.csr_array:
+        import scipy.sparse as sp  # loads with the first pass over the rows, not at import
+
         codes = self.codes[rows]
         n = codes.shape[0]
         data = np.ones(n) if weights is None else weights

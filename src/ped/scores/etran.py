@@ -7,7 +7,6 @@ across the candidates); see `ped.hub` for that.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .._stats import ClassStats
 from .._validation import Labels, check_fraction
@@ -72,6 +71,8 @@ def etran_energy(
     .. [1] M. Gholami, M. Akbari, X. Wang, B. Kamranian, Y. Zhang. ETran: Energy-Based
        Transferability Estimation. ICCV 2023. arXiv:2308.02027.
     """
+    from scipy.special import logsumexp  # scipy.special loads only when the score runs
+
     percent = check_fraction(percent, "percent", low=0.1, high=100.0)
     E = np.empty(stats.n_samples)
     step = 1024  # rows gathered (as float64, offsets added) and reduced at a time

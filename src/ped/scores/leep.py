@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._stats import ClassStats
 from .._validation import Labels, check_bool
@@ -36,6 +35,8 @@ def expected_empirical_prediction(
     ndarray of shape (n_samples,)
         :math:`p_i`, in (0, 1].
     """
+    import scipy.sparse as sp  # scipy.sparse loads only when the score runs
+
     N, n_sources = probs.shape
     # P(y, z): a sparse one-hot product, no copy of the (n_samples, n_sources) matrix.
     onehot = sp.csr_array((np.full(N, 1.0 / N), (codes, np.arange(N))), shape=(n_classes, N))

@@ -6,12 +6,12 @@ its negation so that higher is better, as for every score.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse as sp
-from scipy.special import digamma, gammaln, logsumexp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from .._stats import ClassStats
 from .._validation import Labels, check_int, check_positive, check_seed
@@ -40,6 +40,8 @@ _EPS = 1e-10  # the official additive constant inside logs
 
 
 def _onehot(codes: np.ndarray, n_classes: int) -> sp.csr_array:
+    import scipy.sparse as sp
+
     n = codes.shape[0]
     return sp.csr_array((np.ones(n), (np.arange(n), codes)), shape=(n, n_classes))
 
@@ -82,6 +84,9 @@ def pac_gauss_terms(
     log_sigma2_inv : float
         :math:`\log \sigma^{-2}`.
     """
+    import scipy.optimize  # scipy.optimize and .special load only when a score runs
+    from scipy.special import logsumexp
+
     N, D = X.shape
     C = n_classes
     Xc = np.array(X, dtype=np.float64, copy=not _owned)
@@ -283,6 +288,8 @@ def _variational(P: np.ndarray, codes: np.ndarray, n_classes: int, alpha: float,
     Returns ``(a0, A, q, log_q, log_s)``; ``A`` is the posterior of the last round's start
     (not refreshed after the final ``q``, as the official code).
     """
+    from scipy.special import digamma, logsumexp
+
     Y = _onehot(codes, n_classes)
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
     a0 = alpha * counts[:, None] / counts.sum() + _EPS  # (C, 1)
@@ -310,6 +317,8 @@ def pac_dirichlet(P: np.ndarray, codes: np.ndarray, n_classes: int, alpha: float
         - \ln\Gamma(\textstyle\sum_c A_{cz}) + \sum_c \ln\Gamma(A_{cz})
         - \sum_i q_{iz}(\log q_{iz} - \log s_{iz})\Big].
     """
+    from scipy.special import gammaln
+
     a0, A, q, log_q, log_s = _variational(P, codes, n_classes, alpha, dirichlet=True)
     log_c0 = gammaln(a0.sum()) - gammaln(a0).sum()
     log_c = gammaln(A.sum(axis=0)) - gammaln(A).sum(axis=0)
@@ -328,6 +337,8 @@ def pac_gamma(P: np.ndarray, codes: np.ndarray, n_classes: int, alpha: float = 1
         \frac{1}{NC}\Big[\sum_{c,z}\big(\ln\Gamma(a_{0,c}) - \ln\Gamma(A_{cz})\big)
         + \sum_i\Big(\sum_z q_{iz}(\log q_{iz} - \log s_{iz}) + \log \ell_i - 1\Big)\Big] + 1.
     """
+    from scipy.special import gammaln
+
     a0, A, q, log_q, log_s = _variational(P, codes, n_classes, alpha, dirichlet=False)
     ell = P @ A.sum(axis=0)
     first = np.sum(gammaln(a0) - gammaln(A))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from .._stats import ClassStats
 from .._validation import Labels, check_bool, check_int, check_positive, check_seed
@@ -19,6 +18,8 @@ def _randomized_pca(F: np.ndarray, n_components: int, random_state: int, n_iter:
     .fit_transform(F)`` of scikit-learn (Halko et al. range finder, 10 oversamples, no
     normaliser between the power iterations, scikit-learn's sign convention). ``F`` is
     centred in place."""
+    from scipy import linalg  # scipy.linalg loads only when the score runs
+
     F -= F.mean(axis=0)
     transpose = F.shape[0] < F.shape[1]
     A = F.T if transpose else F

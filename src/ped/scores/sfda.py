@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from .._stats import ClassStats
 from .._validation import Labels, check_bool, check_fraction
@@ -73,6 +72,8 @@ def _classifier_from_moments(
         with np.errstate(over="ignore"):
             top = top * scale * scale if top > 0 else 0.0
         shrinkage = max(float(np.exp(-5.0 * top)), 1e-10)
+    import scipy.linalg  # loads only when the score runs
+
     Sw_shrunk = _shrunk(Sw, shrinkage)
     try:
         factor = scipy.linalg.cho_factor(Sw_shrunk, lower=True, check_finite=False)
