@@ -585,3 +585,25 @@ def test_a_text_target_is_rescaled_with_a_text_reference(tmp_path):
     data = json.loads(res.stdout)
     assert data["reference"] == DEFAULT_TEXT_REFERENCE != "imagenet-val"
     assert not any("imagenet" in n for n in data["notes"] + data["warnings"])
+
+
+@pytest.mark.slow
+def test_csv_summary_warns_of_empty_rows_and_tiny_classes(tmp_path):
+    """Issue 14 item 4 through the executable: the summary before the work, with warnings."""
+    rows = ["text,label"]
+    rows += [f"review {i} is {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}"
+             for i in range(30)]  # fmt: skip
+    rows += ["orphan review,", ",pos", "one of a kind,solo"]
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    res = _ped(tmp_path, "extract", "zoo:static-64", f"csv:{csv}#text,label")
+    if res.returncode == 2 and "is not installed" in res.stderr:
+        pytest.skip(f"zoo not installed here: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    err = res.stderr
+    assert f"csv:{csv}#text,label [all]: 32 text items, 3 classes" in err
+    assert "smallest class 'solo' (1), largest 'pos' (16)" in err
+    assert "warning: 1 class has a single item" in err
+    assert "warning: 1 CSV row with an empty label dropped (data rows 31)." in err
+    assert "warning: 1 CSV row with an empty text kept as '' (data rows 32)." in err
+    assert err.index("warning:") < err.index("32/32")  # before the extraction
