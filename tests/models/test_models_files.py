@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import onnx
 import pytest
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx_helper import tiny_onnx
 
 from ped.errors import MissingWeightsError, UnknownModelError
 from ped.models import load_backbone
@@ -64,28 +63,6 @@ def test_not_torchscript(tmp_path):
         load_backbone(f"file:{path}")
 
 
-def _tiny_onnx(path, *, batch="N", hw=(20, 20)):
-    rng = np.random.default_rng(0)
-    w = rng.normal(size=(4, 3, 3, 3)).astype(np.float32)
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["conv_out"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["conv_out"], ["feat"]),
-        helper.make_node("GlobalAveragePool", ["feat"], ["gap"]),
-        helper.make_node("Flatten", ["gap"], ["logits"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 3, *hw])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 4])],
-        initializer=[numpy_helper.from_array(w, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return w
-
-
 def _reference(x: np.ndarray, w: np.ndarray, *, relu: bool = True) -> np.ndarray:
     x = torch.as_tensor(np.asarray(x))
     conv = torch.nn.functional.conv2d(x, torch.from_numpy(w), padding=1)
@@ -94,7 +71,7 @@ def _reference(x: np.ndarray, w: np.ndarray, *, relu: bool = True) -> np.ndarray
 
 def test_onnx_inner_tensor_is_pooled(tmp_path, small_images):
     path = tmp_path / "tiny.onnx"
-    w = _tiny_onnx(path)
+    w = tiny_onnx(path)
     bb = load_backbone(f"onnx:{path}#feat")
     assert bb.spec == f"onnx:{path}#feat" and bb.feature_dim == 4 and bb.module is None
     batch = bb.collate([bb.transform(im) for im in small_images])
@@ -111,7 +88,7 @@ def test_onnx_inner_tensor_is_pooled(tmp_path, small_images):
 
 def test_onnx_free_size_and_fixed_batch(tmp_path, small_images):
     path = tmp_path / "one.onnx"
-    w = _tiny_onnx(path, batch=1, hw=("H", "W"))
+    w = tiny_onnx(path, batch=1, hw=("H", "W"))
     bb = load_backbone(f"onnx:{path}#conv_out?image_size=24")
     assert bb.spec == f"onnx:{path}#conv_out?image_size=24" and bb.batch_one
     batch = bb.collate([bb.transform(im) for im in small_images])
@@ -123,7 +100,7 @@ def test_onnx_free_size_and_fixed_batch(tmp_path, small_images):
 
 def test_onnx_unknown_tensor(tmp_path):
     path = tmp_path / "tiny.onnx"
-    _tiny_onnx(path)
+    tiny_onnx(path)
     msg = (
         f"The ONNX model {path} of spec 'onnx:{path}#nope' has no tensor named 'nope'; its "
         "tensors include 'logits', 'conv_out', 'feat', 'gap', 'logits': name one of them "

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _product_fakes import SEPS, FakeData
+from onnx_helper import tiny_onnx
 from test_product_reproduce import _write_standins
 
 from ped import evaluation as ev
@@ -530,33 +531,9 @@ def test_a_sixteen_bit_image_is_rescaled_not_clipped(tmp_path):
 
 
 # -------------------------- issue 14 item 9: the user's own models and text references, end to end
-def _tiny_onnx_free_size(path: Path) -> None:
-    """A 3 -> 4 channel convolution, ReLU, pooling: tensors conv_out, feat, logits; any H, W."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    w = np.random.default_rng(0).normal(size=(4, 3, 3, 3)).astype(np.float32)
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["conv_out"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["conv_out"], ["feat"]),
-        helper.make_node("GlobalAveragePool", ["feat"], ["gap"]),
-        helper.make_node("Flatten", ["gap"], ["logits"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4])],
-        initializer=[numpy_helper.from_array(w, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-
-
 def test_own_onnx_model_layer_preprocessing_and_image_size(tmp_path):
     path = tmp_path / "tiny.onnx"
-    _tiny_onnx_free_size(path)
+    tiny_onnx(path, hw=("H", "W"))  # any input size
     spec = f"onnx:{path}#conv_out?size=24&mean=0.5&std=0.5&grey=1"
     res = _ped(tmp_path, "extract", spec, "digits", "--limit", "20", "--json", "-q")
     assert res.returncode == 0, res.stderr[-3000:]
