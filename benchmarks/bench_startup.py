@@ -33,7 +33,7 @@ COMMANDS: dict[str, list[str]] = {
     "ped --help": ["-m", "ped", "--help"],
     "ped scores": ["-m", "ped", "scores"],
 }
-#: Libraries that must not load for `ped --help` (and, numpy and scipy aside, `ped scores`).
+#: Libraries that must not load for `ped --help` (and, numpy aside, `ped scores`).
 HEAVY = ("torch", "pandas", "matplotlib", "onnxruntime", "ray", "sklearn", "numpy", "scipy")
 
 

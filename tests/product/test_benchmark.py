@@ -348,4 +348,20 @@ def test_presidential_debates_is_benchmarked_on_its_1122_items(tmp_path):
     (rec,) = res.records
     (seed,) = rec["seeds"]
     assert rec["n_pool"] == 1122 and (seed["n_train"], seed["n_test"]) == (374, 748)
-    assert 33 < seed["accuracy"] <= 100 and np.isfinite(seed["scores"]["logme"])
+    majority = 100 * 454 / 1122  # the Republican share: a probe must beat it
+    assert majority < seed["accuracy"] <= 100 and np.isfinite(seed["scores"]["logme"])
+
+
+def test_settings_line_and_a_record_split_by_an_older_rule(tmp_path):
+    from ped.benchmark.render import _settings_lines
+    from ped.benchmark.run import _same_split
+
+    config = BenchmarkConfig()
+    (line, _) = _settings_lines(
+        {**config.__dict__, "cs": list(config.cs)}
+    )  # the rendered summary's config is a plain dict
+    assert f"C grid {list(config.cs)} chosen" in line and "{" not in line
+    rec = {"n_pool": 1122, "seeds": [{"n_test": 748}, {"n_test": 748}]}
+    assert _same_split(config, rec)
+    assert not _same_split(config, {**rec, "seeds": [{"n_test": 1119}]})  # 3 training items
+    assert _same_split(config, {"n_pool": 3000, "seeds": [{"n_test": 2000}]})

@@ -3,7 +3,7 @@
 For each target dataset, every candidate model's features are extracted once on a
 class-balanced pool of items (the feature store keeps them). Each ground-truth *seed* then
 draws its own stratified split of the pool into a training part and a test part of
-``n_test`` items; the linear protocol (logistic regression, C chosen on a 20% hold-out of
+``n_test`` items (the same share of a target smaller than the pool); the linear protocol (logistic regression, C chosen on a 20% hold-out of
 the training part, refitted on the whole training part) gives the model's test accuracy,
 and every score is computed on the same training part, with and without PED. The result
 per target is a table of the ground truth (mean and standard error over seeds) and, per

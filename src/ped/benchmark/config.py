@@ -60,7 +60,8 @@ class BenchmarkConfig:
     pool : int
         Items per target extracted per model (the first ``pool`` of the balanced order).
     n_test : int
-        Test items per ground-truth seed (drawn from the pool, stratified).
+        Test items per ground-truth seed (drawn from the pool, stratified); a target with
+        fewer items than ``pool`` keeps the same test share (`ped.finetune.pool_test_size`).
     seeds : int
         Ground-truth seeds (splits of the pool).
     cs : tuple of float

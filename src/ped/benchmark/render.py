@@ -68,7 +68,7 @@ def _settings_lines(cfg: Mapping[str, Any]) -> list[str]:
         f"Settings: pool {cfg['pool']} items per target and model, {cfg['seeds']} ground-truth "
         f"seeds, each a stratified split into {cfg['pool'] - cfg['n_test']} training and "
         f"{cfg['n_test']} test items (a target with fewer items than the pool keeps the same "
-        "test share of what it has); linear probe C grid {list(cfg['cs'])} chosen on a 20% "
+        f"test share of what it has); linear probe C grid {list(cfg['cs'])} chosen on a 20% "
         f"hold-out of the training part; scores on the training part; images at "
         f"{cfg['image_size']} px. Intervals: 95% percentile bootstrap over models and, per "
         "model, a ground-truth seed (1000 replicates).",

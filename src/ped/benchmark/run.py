@@ -170,6 +170,8 @@ def run_benchmark(
         result.finetune = [r for r in ft if r.get("target") in targets]
     for i, (target, spec) in enumerate(jobs):
         stored = done.get((key, target, spec))
+        if stored is not None and not _same_split(config, stored):
+            stored = None  # split by an earlier rule (a small target): run the pair again
         if stored is not None and not _missing(config, stored):
             result.records.append(stored)
             if progress is not None:
@@ -230,6 +232,12 @@ def _prior(bb: Any) -> dict[str, float | None]:
     return {"params": p.params, "imagenet_top1": p.imagenet_top1}
 
 
+def _same_split(config: BenchmarkConfig, rec: Mapping[str, Any]) -> bool:
+    """Whether a stored record's seeds were split as `pool_test_size` splits its pool now."""
+    n_test = pool_test_size(int(rec["n_pool"]), config.pool, config.n_test)
+    return all(int(s["n_test"]) == n_test for s in rec["seeds"])
+
+
 def _missing(config: BenchmarkConfig, rec: Mapping[str, Any]) -> list[tuple]:
     """The plan entries (and the prior, as ``("prior", ...)``) a stored record lacks."""
     modality = TARGETS[rec["target"]]["modality"]
@@ -268,8 +276,8 @@ def _upgrade_pair(config: BenchmarkConfig, rec: Mapping[str, Any], store: Any) -
     needed = sorted({p[3] for p in plan if p[3] not in (None, "target")})
     refs = _references(config, bb, target, modality, needed, store)
     plan = [p for p in plan if p[3] in (None, "target") or p[3] in refs]
+    n_test = pool_test_size(y.shape[0], config.pool, config.n_test)
     for seed_rec in out["seeds"]:
-        n_test = pool_test_size(y.shape[0], config.pool, config.n_test)
         train, _ = seed_split(y, n_test, int(seed_rec["seed"]))
         Xtr, ytr = X[train], y[train]
         seed_refs = dict(refs, target=ReferenceStats.from_features(Xtr, source="target"))

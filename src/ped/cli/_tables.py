@@ -83,8 +83,8 @@ def ranking_table(result: Any, *, title: str | None = None, width: int | None = 
 
     At `width` columns (default: the console's), long model specs keep their tail and the
     columns leave in a fixed order (seconds, ImageNet top-1, parameters, then the scores
-    from the last; a name is cut below `MODEL_SOFT` characters only once the first three
-    have left); the caption names what left. A score a model has no value for reads
+    from the last; a name is cut below `MODEL_SOFT` characters only once the seconds and
+    prior columns have left); the caption names what left. A score a model has no value for reads
     ``n/a``. Prior facts (``result.priors``: parameters, ImageNet top-1) get a column each
     when some model has them.
     """

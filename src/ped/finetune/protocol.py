@@ -3,7 +3,9 @@
 Every layer of a candidate network is trained together with a new linear head on the
 benchmark's own items: per target, the class-balanced pool of ``pool`` items that the zoo
 benchmark extracts features from; per seed, the benchmark's stratified split of that pool into
-``pool - n_test`` training items and ``n_test`` test items (`ped.finetune.seed_split`); the
+``pool - n_test`` training items and ``n_test`` test items (`ped.finetune.seed_split`; a
+target smaller than the pool keeps the same test share, `ped.finetune.pool_test_size`, while
+``n_val`` stays as set, so a target under about 900 items leaves too little to fit); the
 training items are split again into a part to fit (``n_fit``) and ``n_val`` items that choose the
 learning rate. The benchmark's linear probe sees the same training items, so the two ground
 truths differ only in how the network is adapted.
@@ -170,9 +172,9 @@ def pool_splits(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions in the pool of the (fit, val, test) items of one seed.
 
-    ``train, test = seed_split(labels, n_test, seed)`` is the benchmark's own split (``n_test``
-    scaled down by `pool_test_size` on a target smaller than the pool) (its
-    linear probe is trained on ``train``); ``val`` is a stratified ``n_val`` of ``train``
+    ``train, test = seed_split(labels, n_test, seed)`` is the benchmark's own split (its
+    linear probe is trained on ``train``), with ``n_test`` scaled down by `pool_test_size` on
+    a target smaller than the pool; ``val`` is a stratified ``n_val`` of ``train``
     drawn with seed ``seed + 1000``, as the probe's hold-out is.
     """
     n_test = pool_test_size(labels.shape[0], config.pool, config.n_test)

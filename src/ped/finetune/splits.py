@@ -254,7 +254,9 @@ def pool_test_size(n_items: int, pool: int, n_test: int) -> int:
 
     ``n_test`` when the target fills the pool; a target smaller than the pool (the 1,122
     statements of presidential-debates against a pool of 3,000) keeps the pool's test share,
-    ``round(n_items * n_test / pool)``, and at least 20 training items and 2 test items.
+    ``round(n_items * n_test / pool)``, leaving at least 20 training items; 2 test items
+    come first below 22 items. (`seed_split` keeps one item of each class for training, so
+    a tiny target gets fewer test items than asked.)
     """
     if n_items >= pool:
         return int(n_test)
