@@ -365,3 +365,19 @@ def test_settings_line_and_a_record_split_by_an_older_rule(tmp_path):
     assert _same_split(config, rec)
     assert not _same_split(config, {**rec, "seeds": [{"n_test": 1119}]})  # 3 training items
     assert _same_split(config, {"n_pool": 3000, "seeds": [{"n_test": 2000}]})
+
+
+def test_mean_table_leaves_out_a_score_not_computed_on_every_model():
+    from ped.benchmark.render import _mean_lines
+
+    def target(taus, missing=()):
+        return {"scores": {s: {"weighted_tau": v} for s, v in taus.items()},
+                "missing_scores": list(missing)}  # fmt: skip
+
+    summary = {"targets": {
+        "mnist5k": target({"gbc": 0.7, "knn": 0.9}, missing=["knn"]),  # knn on 5 of 37 models
+        "fashion-mnist": target({"gbc": 0.6, "knn": 0.8}),
+    }}  # fmt: skip
+    rows = {line.split(" | ")[0]: line for line in _mean_lines(summary) if line.startswith("| ")}
+    assert rows["| gbc"] == "| gbc | 0.700 | 0.600 | 0.650 | 0.650 |"
+    assert rows["| knn"] == "| knn | – | 0.800 | – | – |"

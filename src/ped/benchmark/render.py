@@ -117,25 +117,32 @@ def _mean_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = [
         "### Every score, mean over the targets",
         "",
-        "Sorted by the mean over the image targets (where the zoo has 37 models; the text "
-        "target has 4, on which most scores are perfect). `–`: not defined there (crop "
-        "statistics exist for images only; LEEP and NCE need a source classifier, and are "
-        "taken over the 4 models that have one).",
+        "Sorted by the mean over the image targets (each target's section gives its number of "
+        "models). `–`: not defined there (crop statistics exist for images only; LEEP and NCE "
+        "need a source classifier, and are taken over the models that have one), or not yet "
+        "computed on every model of that target (its section lists them): a tau over another "
+        "set of models is not comparable.",
         "",
         "| score | " + " | ".join(targets) + " | mean, images | mean, all |",
         "|---" * (len(targets) + 3) + "|",
     ]
     names = list(dict.fromkeys(n for t in targets for n in summary["targets"][t]["scores"]))
+    partial = {t: set(summary["targets"][t].get("missing_scores") or ()) for t in targets}
+
+    def tau(name: str, t: str) -> float | None:
+        if name in partial[t]:
+            return None
+        return summary["targets"][t]["scores"].get(name, {}).get("weighted_tau")
 
     def mean_of(name: str, ts: Sequence[str]) -> float:
-        vals = [summary["targets"][t]["scores"].get(name, {}).get("weighted_tau") for t in ts]
+        vals = [tau(name, t) for t in ts]
         ok = [v for v in vals if v is not None and math.isfinite(v)]
         return float(np.mean(ok)) if ts and len(ok) == len(ts) else float("nan")
 
     rows = [(n, mean_of(n, image_targets), mean_of(n, targets)) for n in names]
     rows.sort(key=lambda r: -r[1] if math.isfinite(r[1]) else math.inf)
     for name, m_img, m_all in rows:
-        vals = [summary["targets"][t]["scores"].get(name, {}).get("weighted_tau") for t in targets]
+        vals = [tau(name, t) for t in targets]
         lines.append(
             f"| {name} | " + " | ".join(_f(v) for v in vals) + f" | {_f(m_img)} | {_f(m_all)} |"
         )
@@ -279,8 +286,12 @@ def write_outputs(
         main = [s for b in PAPER_BASES for s in (b, ped_name(b, *DEFAULT_PED), f"sa+{b}")]
         others = [b for b in list_scores(include_ped=False) if b not in PAPER_BASES]
         others += list(PRIORS)
-        table = {
-            t: {s: v["scores"][s]["weighted_tau"] for s in main + others if s in v["scores"]}
+        table = {  # a score not yet computed on every model of a target is left blank
+            t: {
+                s: v["scores"][s]["weighted_tau"]
+                for s in main + others
+                if s in v["scores"] and s not in (v.get("missing_scores") or ())
+            }
             for t, v in summary["targets"].items()
             if v["scores"]
         }
