@@ -324,6 +324,14 @@ def test_masked_features_with_nan_under_the_mask_are_refused(name):
 _NAN, _INF = float("nan"), float("inf")
 _not_number = st.sampled_from(["x", None, [1], {}])
 _bad_real = st.sampled_from([_NAN, _INF, -_INF])
+
+
+def _closed_interval(lo: float, hi: float):
+    """(valid, invalid) strategies of a parameter that must lie in [lo, hi]."""
+    outside = st.floats(hi, 1e300, exclude_min=True) | st.floats(-1e300, lo, exclude_max=True)
+    return st.floats(lo, hi), outside | _bad_real | _not_number
+
+
 PARAM_SPACE = {
     "gaussian": (
         st.sampled_from(["spherical", "diagonal"]),
@@ -356,13 +364,7 @@ PARAM_SPACE = {
         st.none() | st.integers(0, 2**32 - 1),
         st.integers(-(2**40), -1) | st.integers(2**32, 2**40) | st.sampled_from([1.5, "0", True]),
     ),
-    "variance_fraction": (
-        st.floats(0.0, 1.0),
-        st.floats(1.0, 1e300, exclude_min=True)
-        | st.floats(-1e300, 0.0, exclude_max=True)
-        | _bad_real
-        | _not_number,
-    ),
+    "variance_fraction": _closed_interval(0.0, 1.0),
     "reg_covar": (
         st.floats(1e-6, 1e300),  # 0 is accepted, but a mixture may then be singular
         st.floats(-1e300, 0.0, exclude_max=True) | _bad_real | _not_number,
@@ -414,13 +416,7 @@ PARAM_SPACE = {
         st.floats(1e-3, 1e3),
         st.floats(-1e300, 0.0) | _bad_real | _not_number,
     ),
-    "percent": (
-        st.floats(0.1, 100.0),
-        st.floats(100.0, 1e300, exclude_min=True)
-        | st.floats(-1e300, 0.1, exclude_max=True)
-        | _bad_real
-        | _not_number,
-    ),
+    "percent": _closed_interval(0.1, 100.0),
     "folds": (
         st.integers(2, 60),
         st.integers(-5, 1) | st.sampled_from([2.5, _NAN, _INF, "5", True]),
