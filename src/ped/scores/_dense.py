@@ -7,7 +7,7 @@ import numpy as np
 
 from .._stats import ClassStats
 
-__all__ = ["dense_features"]
+__all__ = ["dense_features", "peak_magnitude"]
 
 
 def dense_features(stats: ClassStats, *, writable: bool = False) -> np.ndarray:
@@ -20,3 +20,9 @@ def dense_features(stats: ClassStats, *, writable: bool = False) -> np.ndarray:
             return X
         return np.array(X, dtype=np.float64)
     return stats.gather(np.arange(stats.n_samples))
+
+
+def peak_magnitude(X: np.ndarray) -> float:
+    """``max |X|`` without forming ``|X|`` (no second N x D array); 0.0 for an empty array,
+    NaN or inf where ``X`` holds one."""
+    return float(max(X.max(), -X.min())) if X.size else 0.0

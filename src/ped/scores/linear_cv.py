@@ -8,6 +8,7 @@ import numpy as np
 
 from .._stats import ClassStats
 from .._validation import Labels, check_int, check_positive, check_seed
+from ._dense import peak_magnitude
 from ._registry import register
 
 __all__ = ["linear_cv"]
@@ -20,7 +21,7 @@ def _standardised(stats: ClassStats, train: np.ndarray, test: np.ndarray):
     two that brings the training part's largest magnitude near 1 (exact), so the squares in
     the standard deviation cannot overflow or underflow."""
     Xtr, Xte = stats.gather(train), stats.gather(test)
-    peak = float(max(Xtr.max(), -Xtr.min())) if Xtr.size else 0.0
+    peak = peak_magnitude(Xtr)
     if peak > 0:
         factor = 2.0 ** -np.frexp(peak)[1]
         Xtr *= factor

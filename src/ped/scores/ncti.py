@@ -12,7 +12,7 @@ import numpy as np
 
 from .._stats import ClassStats
 from .._validation import Labels, check_choice, check_int, check_seed
-from ._dense import dense_features
+from ._dense import dense_features, peak_magnitude
 from ._registry import register
 
 __all__ = ["ncti", "ncti_components", "NCTI_COMPONENTS"]
@@ -161,7 +161,7 @@ def ncti(
     # Features of extreme magnitude are divided by a power of two (exact); seli, ncc and vc do
     # not change with the scale, the shrinkage's variances are taken back to the true units.
     unit = stats.scale if stats.offsets is not None else 1.0  # gathered rows come in units
-    peak = float(max(X.max(), -X.min())) if X.size else 0.0  # no |X| copy
+    peak = peak_magnitude(X)
     s = 1.0
     if peak > 0 and not 2.0**-100 <= peak <= 2.0**100:
         s = 2.0 ** int(np.round(np.log2(peak)))

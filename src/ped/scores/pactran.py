@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from .._stats import ClassStats
 from .._validation import Labels, check_int, check_positive, check_seed
-from ._dense import dense_features
+from ._dense import dense_features, peak_magnitude
 from ._pca import covariance_pca, pca_project
 from ._registry import register
 from .nleep import _fit_mixture, _n_components_for_variance
@@ -142,7 +142,7 @@ def _bounded_features(stats: ClassStats) -> np.ndarray:
     X = dense_features(stats, writable=True)
     if stats.offsets is not None:
         X *= stats.scale  # gathered rows come in the statistics' units: back to true units
-    peak = float(max(X.max(), -X.min())) if X.size else 0.0  # no |X| copy
+    peak = peak_magnitude(X)
     if not np.isfinite(peak) or peak > 2.0**100:
         raise ValueError(
             f"PACTran-Gaussian cannot score features of magnitude {peak:.3g}: its fixed prior and "
