@@ -141,6 +141,31 @@ def measure(fn, repeat=1):
     return min(times), max(peaks), value, times
 
 
+def paired_overhead(names, X, y, probs, ref, args, log, size):
+    """PED's overhead timed in pairs: for every ``ped+<base>`` whose base is also timed, run
+    base and ``ped+<base>`` alternately ``args.pair_repeat`` times and keep each one's
+    fastest run. The main table times each name's repeats back to back, minutes apart from
+    its base's, so on a shared machine the drift between the two windows is as large as the
+    overhead itself; alternating puts both in the same window."""
+    pairs = []
+    if args.pair_repeat < 1:
+        return pairs
+    for name in names:
+        base = name.removeprefix("ped+")
+        if not name.startswith("ped+") or base not in names:
+            continue
+        calls = {k: score_call(k, X, y, probs, ref, args.device) for k in (base, name)}
+        times = {base: [], name: []}
+        for _ in range(args.pair_repeat):
+            for k, fn in calls.items():
+                times[k].append(measure(fn)[0])
+        ratio = min(times[name]) / min(times[base])
+        pairs.append(dict(name=name, base=base, base_seconds=times[base],
+                          ped_seconds=times[name], ratio=ratio))  # fmt: skip
+        log(f"[{size}] paired {name} / {base} = {ratio:.3f} ({args.pair_repeat} rounds)")
+    return pairs
+
+
 def _summarise(value):
     if isinstance(value, ped.Simulation):
         return {"n_steps": int(value.n_steps)}
@@ -409,6 +434,7 @@ def _run_size(size, names, args, log):
             }
         )
         log(f"[{size}] {name:18s} {t:8.2f} s  peak +{m / 2**30:6.2f} GiB  value {v}")
+    out["ped_pairs"] = paired_overhead(names, X, y, probs, ref, args, log, size)
     t, m, _, ts = measure(lambda: gram_floor(X, y), repeat=2)
     floors += ts
     out["floor_seconds"] = min(floors)
@@ -495,6 +521,13 @@ def main(argv=None):
         type=int,
         default=1,
         help="runs per timing (ped and official-like); the minimum is kept",
+    )
+    p.add_argument(
+        "--pair-repeat",
+        type=int,
+        default=3,
+        help="rounds of the paired PED-overhead timing (base and ped+<base> alternately; "
+        "0 skips it)",
     )
     p.add_argument("--official", action="store_true", help="also time official-like code")
     p.add_argument(

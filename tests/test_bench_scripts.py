@@ -182,3 +182,25 @@ def test_startup_is_measured_and_rendered(bench, tmp_path, monkeypatch):
     page.write_text("a\n<!-- BEGIN GENERATED -->\nold\n<!-- END GENERATED -->\nb\n")
     main(["--update", str(page), str(out)])
     assert "### `startup.json`" in page.read_text() and "old" not in page.read_text()
+
+
+def test_ped_overhead_is_timed_in_pairs_and_judged_from_them(bench, tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    argv = ["--sizes", "tiny", "--scores", "logme,ped+logme", "--pair-repeat", "2",
+            "--json", str(out)]  # fmt: skip
+    bench["bench_scores"].main(argv)
+    res = json.loads(out.read_text())["results"][0]
+    (pair,) = res["ped_pairs"]
+    assert (pair["name"], pair["base"]) == ("ped+logme", "logme")
+    assert len(pair["base_seconds"]) == len(pair["ped_seconds"]) == 2
+    assert pair["ratio"] == pytest.approx(min(pair["ped_seconds"]) / min(pair["base_seconds"]))
+    # The target is judged on the paired ratio, not on the table's back-to-back timings.
+    pair["ratio"] = 1.01
+    rows = {r["name"]: r for r in res["rows"]}
+    rows["logme"]["seconds"], rows["ped+logme"]["seconds"] = 1.0, 1.5
+    text = bench["render"].render(_doc([res]), "scores.json")
+    assert "| `ped+logme` <= 1.05 x `logme` (paired) | 1.01 | yes |" in text
+    assert "`ped+logme` / `logme` = 1.50" in text  # the table's ratio is still shown
+    res.pop("ped_pairs")
+    text = bench["render"].render(_doc([res]), "scores.json")
+    assert "| `ped+logme` <= 1.05 x `logme` (table) | 1.50 | no |" in text
