@@ -28,6 +28,8 @@ Usage::
     python tools/readme_outputs.py --check     # list differences, exit 1 if any
     python tools/readme_outputs.py --list      # number and kind of every block
     python tools/readme_outputs.py --also 7    # rewrite unchecked block 7 as well (slow)
+    python tools/readme_outputs.py --in-checkout 18   # block 18, run in this checkout's root
+                                               # (commands that read the committed files)
 """
 
 from __future__ import annotations
@@ -125,10 +127,10 @@ class Runner:
             [sys.executable, str(path)], cwd=self.work, env=self.env, check=True, timeout=600
         )
 
-    def run(self, command: str) -> str:
+    def run(self, command: str, cwd: Path | None = None) -> str:
         res = subprocess.run(
             ["bash", "-c", command],
-            cwd=self.work,
+            cwd=cwd or self.work,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -195,8 +197,11 @@ def differences(shown: str, actual: str, ignore: list[str] = ()) -> list[str]:
 
 
 # ---------------------------------------------------------------- the two uses
-def run_blocks(blocks: list[Block], wanted: set[int]) -> dict[int, list[tuple[str, str]]]:
-    """Run the setup blocks and the wanted command blocks in order: ``{index: [(cmd, out)]}``."""
+def run_blocks(
+    blocks: list[Block], wanted: set[int], in_checkout: set[int] = frozenset()
+) -> dict[int, list[tuple[str, str]]]:
+    """Run the setup blocks and the wanted command blocks in order: ``{index: [(cmd, out)]}``.
+    The blocks of ``in_checkout`` run in this checkout's root instead of the work folder."""
     runner = Runner()
     outputs: dict[int, list[tuple[str, str]]] = {}
     try:
@@ -204,7 +209,8 @@ def run_blocks(blocks: list[Block], wanted: set[int]) -> dict[int, list[tuple[st
             if block.kind == "setup":
                 runner.setup(block)
             elif block.index in wanted:
-                outputs[block.index] = [(c, runner.run(c)) for c, _ in block.commands()]
+                cwd = ROOT if block.index in in_checkout else None
+                outputs[block.index] = [(c, runner.run(c, cwd)) for c, _ in block.commands()]
     finally:
         runner.close()
     return outputs
@@ -231,6 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="Compare only; exit 1 if stale.")
     parser.add_argument("--list", action="store_true", help="List the blocks and their kind.")
     parser.add_argument("--also", type=int, action="append", default=[], help="Block number.")
+    parser.add_argument(
+        "--in-checkout",
+        type=int,
+        action="append",
+        default=[],
+        help="Block number to rewrite, run in this checkout's root (it reads committed files).",
+    )
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)
     text = args.readme.read_text()
@@ -245,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unmarked command block at line {unmarked[0].start + 1}: add an output marker")
         return 1
     wanted = {b.index for b in blocks if b.kind == "checked"} | set(args.also)
-    outputs = run_blocks(blocks, wanted)
+    outputs = run_blocks(blocks, wanted | set(args.in_checkout), set(args.in_checkout))
     if args.check:
         stale = 0
         for b in blocks:

@@ -64,6 +64,14 @@ def test_rewrite_puts_each_output_under_its_command():
 
 
 @pytest.mark.slow
+def test_a_block_can_run_in_the_checkout():
+    text = "<!-- output: not checked: x -->\n```text\n$ pwd\nold\n```\n" * 2
+    blocks = tool.parse(text)
+    out = tool.run_blocks(blocks, {0, 1}, in_checkout={1})
+    assert out[1] == [("pwd", str(ROOT))]
+    assert out[0][0][1] != str(ROOT) and out[0][0][1].endswith("/work")
+
+
 def test_readme_commands_print_what_the_readme_shows():
     blocks = tool.parse((ROOT / "README.md").read_text())
     wanted = {b.index for b in blocks if b.kind == "checked"}
