@@ -50,7 +50,7 @@ bench: $(STAMP)
 		--scores logme,hscore,gbc,sfda,transrate,ped+logme --json benchmarks/results/threads.json
 	nice $(PY) benchmarks/bench_scores.py --sizes tiny,fewshot --scores transrate,logme --official \
 		--repeat 3 --json benchmarks/results/transrate.json
-	nice $(PY) benchmarks/bench_scores.py --sizes cifar100 --scores nleep,ped+nleep --official \
+	nice $(PY) benchmarks/bench_scores.py --sizes cifar100 --scores nleep,ped+nleep --official --pair-repeat 0 \
 		--json benchmarks/results/nleep_cifar100.json
 	$(PY) benchmarks/bench_startup.py --json benchmarks/results/startup.json
 	$(PY) benchmarks/render.py --update docs/performance.md benchmarks/results/scores.json \
