@@ -52,11 +52,14 @@ bench: $(STAMP)
 		--repeat 3 --json benchmarks/results/transrate.json
 	nice $(PY) benchmarks/bench_scores.py --sizes cifar100 --scores nleep,ped+nleep --official --pair-repeat 0 \
 		--json benchmarks/results/nleep_cifar100.json
+	nice $(PY) benchmarks/bench_newer.py --n 5000 --dim 512 --classes 50 --repeat 2 \
+		--json benchmarks/results/newer.json
 	$(PY) benchmarks/bench_startup.py --json benchmarks/results/startup.json
 	$(PY) benchmarks/render.py --update docs/performance.md benchmarks/results/scores.json \
 		benchmarks/results/scores_1thread.json benchmarks/results/threads.json \
 		benchmarks/results/transrate.json benchmarks/results/nleep_*.json \
-		benchmarks/results/real_*.json benchmarks/results/startup.json benchmarks/results/gpu.json
+		benchmarks/results/real_*.json benchmarks/results/newer.json benchmarks/results/startup.json \
+		benchmarks/results/gpu.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

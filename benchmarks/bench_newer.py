@@ -1,8 +1,9 @@
-"""Time the scores published since PED (kNN, ETran, NCTI, PACTran, SA) against PARC and LogME.
+"""Time the scores published since PED (kNN, ETran, NCTI, PACTran, SA) and the baselines
+(kNN, cross-validated logistic regression) against PARC and LogME.
 
 Every score runs on the same synthetic features (ReLU of a 32-dimensional latent with class
 structure, mapped to ``--dim`` dimensions, float32), best of ``--repeat`` runs; each time is
-also given as a ratio to LogME's, measured in the same process. The set-level scores
+also given as a ratio to LogME's and to PARC's, measured in the same process. The set-level scores
 (`ped.hub_score`) run over three candidate models of that size. PACTran-ndir/ngamma are left
 out: their mixture of N/10 full-covariance components took 115 s at the default size (LogME:
 0.8 s) in a first run on a busy machine.
@@ -30,6 +31,7 @@ SCORES = [
     "logme",
     "parc",
     "knn",
+    "linear_cv",
     "etran_energy",
     "etran_lda",
     "ncti",
@@ -68,15 +70,16 @@ def best_of(repeat: int, fn) -> tuple[float, object]:
     return best, value
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--classes", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
+    t0 = time.perf_counter()
     X, y = features(args.n, args.dim, args.classes, seed=0)
     ref = features(500, args.dim, 10, seed=1)[0]
     sp = source_probs(y, 50, seed=2)
@@ -96,15 +99,22 @@ def main() -> None:
         secs, h = best_of(args.repeat, lambda name=name: ped.hub_score(name, models))
         rows[f"hub:{name} (3 models)"] = {"seconds": secs, "value": h.values}
         print(f"hub:{name:12s} {secs:8.3f} s  {h.values}", flush=True)
-    base = rows["logme"]["seconds"]
+    base, parc = rows["logme"]["seconds"], rows["parc"]["seconds"]
     for r in rows.values():
         r["ratio_to_logme"] = r["seconds"] / base
+        r["ratio_to_parc"] = r["seconds"] / parc
     out = {
+        "benchmark": "newer",
         "command": "python benchmarks/bench_newer.py "
         f"--n {args.n} --dim {args.dim} --classes {args.classes} --repeat {args.repeat}",
         "shape": {"n_samples": args.n, "n_features": args.dim, "n_classes": args.classes},
         "repeat": args.repeat,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_end": os.getloadavg(),
+        },  # fmt: skip
+        "total_seconds": time.perf_counter() - t0,
         "note": "best of --repeat runs; ratios within one run are the comparable figures",
         "results": rows,
     }

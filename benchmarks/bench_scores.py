@@ -57,6 +57,9 @@ DEFAULT_PED_BASES = ("logme", "sfda", "gbc")
 # scikit-learn fit in ped and in the official code) takes minutes per fit at CIFAR-100 size
 # and much longer at SUN397 size (1,985 components); `make bench` times it in a run of its own.
 SLOW = ("nleep",)
+# Timed by benchmarks/bench_newer.py at a size where they are practical, beside PARC and LogME
+# (kNN's leave-one-out search is O(N^2 D): 6 minutes a call at CIFAR-100 size here).
+NEWER = ("knn", "linear_cv", "etran", "ncti", "pactran")
 
 
 # ------------------------------------------------------------------------------ data
@@ -243,15 +246,12 @@ def _available_bytes():
 # ------------------------------------------------------------------------------- run
 def select_scores(spec):
     all_names = ped.list_scores()
+    plain = [n for n in all_names if "+" not in n]  # no ped+ / sa+ compositions
     if spec in (None, "", "default"):
-        base = [n for n in all_names if not n.startswith("ped+") and n not in SLOW]
+        base = [n for n in plain if n not in SLOW and not n.startswith(NEWER)]
         return base + ["simulate"] + [f"ped+{b}" for b in DEFAULT_PED_BASES if b in base]
     if spec == "all":
-        return (
-            [n for n in all_names if not n.startswith("ped+")]
-            + ["simulate"]
-            + [n for n in all_names if n.startswith("ped+")]
-        )
+        return plain + ["simulate"] + [n for n in all_names if "+" in n]
     names = [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n != "simulate" and n not in all_names]
     if unknown:
@@ -513,8 +513,8 @@ def main(argv=None):
     p.add_argument(
         "--scores",
         default="default",
-        help="comma list of names (and 'simulate'), 'default' (all base scores but nleep, "
-        "simulate, ped+logme/sfda/gbc) or 'all'",
+        help="comma list of names (and 'simulate'), 'default' (the base scores but nleep and "
+        "those of bench_newer.py, simulate, ped+logme/sfda/gbc) or 'all'",
     )
     p.add_argument(
         "--repeat",

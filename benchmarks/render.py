@@ -272,6 +272,29 @@ def render_gpu(doc: dict, name: str) -> str:
     return "\n".join(lines)
 
 
+def render_newer(doc: dict, name: str) -> str:
+    """Markdown of a `bench_newer.py` result: each score's time and its ratio to LogME's and
+    PARC's on the same features."""
+    shape = doc["shape"]
+    load = tuple(round(v, 2) for v in doc["machine"].get("load_average_at_end") or ())
+    lines = [
+        f"### `{name}`",
+        "",
+        f"- command: `{doc['command']}`; N={shape['n_samples']:,}, D={shape['n_features']:,}, "
+        f"C={shape['n_classes']}, float32; {doc['machine'].get('cpus')} cores, default threads; "
+        f"best of {doc['repeat']} runs; load average (1/5/15 min) at the end {load}",
+        "",
+        "| score | seconds | x LogME | x PARC |",
+        "|---|---:|---:|---:|",
+    ]
+    for score, r in doc["results"].items():
+        lines.append(
+            f"| `{score}` | {r['seconds']:.3g} | {r['ratio_to_logme']:.2f} | "
+            f"{r['ratio_to_parc']:.2f} |"
+        )
+    return "\n".join(lines + [""])
+
+
 def render_startup(doc: dict, name: str) -> str:
     """Markdown of a `bench_startup.py` result: each command's wall time in a fresh process."""
     load = tuple(round(v, 2) for v in doc.get("load_average") or ())
@@ -318,6 +341,9 @@ def main(argv=None):
         doc = json.loads(p.read_text())
         if doc.get("benchmark") == "gpu":
             docs.append(render_gpu(doc, p.name))
+            continue
+        if doc.get("benchmark") == "newer":
+            docs.append(render_newer(doc, p.name))
             continue
         if "commands" in doc and "repeats" in doc:  # bench_startup.py
             docs.append(render_startup(doc, p.name))

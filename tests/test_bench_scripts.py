@@ -21,7 +21,7 @@ def bench():
     try:
         yield {
             name: importlib.import_module(name)
-            for name in ("bench_gpu", "bench_scores", "render", "_official_like")
+            for name in ("bench_gpu", "bench_scores", "bench_newer", "render", "_official_like")
         }
     finally:
         sys.path.remove(str(BENCH))
@@ -204,3 +204,28 @@ def test_ped_overhead_is_timed_in_pairs_and_judged_from_them(bench, tmp_path, ca
     res.pop("ped_pairs")
     text = bench["render"].render(_doc([res]), "scores.json")
     assert "| `ped+logme` <= 1.05 x `logme` (table) | 1.50 | no |" in text
+
+
+def test_newer_scores_are_timed_against_parc_and_rendered(bench, tmp_path, capsys):
+    out = tmp_path / "newer.json"
+    argv = ["--n", "300", "--dim", "16", "--classes", "3", "--repeat", "1", "--json", str(out)]
+    bench["bench_newer"].main(argv)
+    doc = json.loads(out.read_text())
+    rows = doc["results"]
+    assert {"knn", "linear_cv", "parc", "logme"} <= set(rows)
+    assert rows["parc"]["ratio_to_parc"] == 1.0
+    knn = rows["knn"]
+    assert knn["ratio_to_parc"] == pytest.approx(knn["seconds"] / rows["parc"]["seconds"])
+    text = bench["render"].render_newer(doc, "newer.json")
+    assert f"| `knn` | {knn['seconds']:.3g} | {knn['ratio_to_logme']:.2f} |" in text
+    page = tmp_path / "perf.md"
+    page.write_text("<!-- BEGIN GENERATED -->\nold\n<!-- END GENERATED -->\n")
+    bench["render"].main(["--update", str(page), str(out)])
+    assert "| `linear_cv` |" in page.read_text()
+
+
+def test_default_selection_leaves_the_newer_scores_to_their_own_benchmark(bench):
+    names = bench["bench_scores"].select_scores("default")
+    assert {"logme", "sfda", "gbc", "hscore", "parc", "transrate", "simulate"} <= set(names)
+    assert [n for n in names if "+" in n] == ["ped+logme", "ped+sfda", "ped+gbc"]
+    assert not {"knn", "linear_cv", "ncti", "etran_lda", "pactran_gauss", "nleep"} & set(names)
