@@ -525,7 +525,7 @@ def main(argv=None):
     p.add_argument(
         "--pair-repeat",
         type=int,
-        default=3,
+        default=5,
         help="rounds of the paired PED-overhead timing (base and ped+<base> alternately; "
         "0 skips it)",
     )
