@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "load_average_at_end": os.getloadavg(),
-        },  # fmt: skip
+        },
         "total_seconds": time.perf_counter() - t0,
         "note": "best of --repeat runs; ratios within one run are the comparable figures",
         "results": rows,
