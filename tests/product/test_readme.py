@@ -63,7 +63,6 @@ def test_rewrite_puts_each_output_under_its_command():
     )
 
 
-@pytest.mark.slow
 def test_a_block_can_run_in_the_checkout():
     text = "<!-- output: not checked: x -->\n```text\n$ pwd\nold\n```\n" * 2
     blocks = tool.parse(text)
@@ -72,6 +71,7 @@ def test_a_block_can_run_in_the_checkout():
     assert out[0][0][1] != str(ROOT) and out[0][0][1].endswith("/work")
 
 
+@pytest.mark.slow
 def test_readme_commands_print_what_the_readme_shows():
     blocks = tool.parse((ROOT / "README.md").read_text())
     wanted = {b.index for b in blocks if b.kind == "checked"}
