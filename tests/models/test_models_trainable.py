@@ -103,6 +103,23 @@ def test_random_control_is_the_documented_initialisation():
     assert state.keys() == again.keys() and all(torch.equal(state[k], again[k]) for k in state)
 
 
+def test_random_control_fine_tunes_without_its_eval_factor():
+    """The eval-mode factor (about 1e9) must not reach training, where batch-norm normalises."""
+    from ped.finetune.protocol import FinetuneConfig, train_point
+    from ped.finetune.training import starting_module
+
+    bb = load_backbone("zoo:random-mobilenetv2", image_size=32)
+    assert starting_module(bb.module) is bb.module.net
+    assert float(bb.module.factor) > 1e6  # why it matters: eval-mode activations near 1e-9
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(48, 3, 32, 32, generator=gen), np.arange(48) % 3
+    splits = (np.arange(0, 24), np.arange(24, 36), np.arange(36, 48))
+    cfg = FinetuneConfig(pool=48, n_test=12, n_val=12, epochs=2, batch_size=8, lrs=(0.01,),
+                         image_size=32, threads=1)  # fmt: skip
+    rec = train_point(bb, x, y, splits, lr=0.01, seed=0, config=cfg)
+    assert all(c["train_loss"] < 10 for c in rec["curve"])  # about log(3), not 1e20
+
+
 @pytest.mark.parametrize("entry", NOT_TRAINABLE, ids=lambda e: e.name)
 def test_networks_that_cannot_be_trained_say_why(entry):
     bb = _load(entry)

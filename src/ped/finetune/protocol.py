@@ -49,6 +49,7 @@ import numpy as np
 
 from ..data import balanced_order, load_dataset
 from .splits import pool_test_size, seed_split
+from .training import starting_module
 
 __all__ = [
     "CANDIDATES",
@@ -258,7 +259,7 @@ class _Net:
         class Net(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.backbone = copy.deepcopy(module)
+                self.backbone = copy.deepcopy(starting_module(module))
                 self.head = torch.nn.Linear(int(feature_dim), int(num_classes))
 
             def forward(self, x: Any) -> Any:

@@ -23,12 +23,29 @@ import numpy as np
 from .metrics import compute_metric
 from .splits import View
 
-__all__ = ["DEFAULT_LRS", "DEFAULT_WS", "train_and_score", "resolve_device"]
+__all__ = [
+    "DEFAULT_LRS",
+    "DEFAULT_WS",
+    "resolve_device",
+    "starting_module",
+    "train_and_score",
+]
 
 #: Learning rates of the published grid, logspace(-4, -1, 4) in descending order.
 DEFAULT_LRS: tuple[float, ...] = (0.1, 0.01, 0.001, 0.0001)
 #: The grid's w values: {0} ∪ logspace(-6, -3, 4); the weight decay used is w / lr.
 DEFAULT_WS: tuple[float, ...] = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
+
+
+def starting_module(module: Any) -> Any:
+    """The module that fine-tuning copies and trains, given a backbone's ``module``.
+
+    A module that rescales its frozen, eval-mode output for feature extraction (the random
+    MobileNetV2's `ScaledOutput`) says what to train instead through ``for_finetuning()``;
+    every other module is trained as it is.
+    """
+    start = getattr(module, "for_finetuning", None)
+    return start() if callable(start) else module
 
 
 @contextmanager
@@ -120,7 +137,7 @@ class _Classifier:
         class Net(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.backbone = copy.deepcopy(backbone.module)
+                self.backbone = copy.deepcopy(starting_module(backbone.module))
                 self.head = torch.nn.Linear(int(backbone.feature_dim), int(num_classes))
 
             def forward(self, batch: Any) -> Any:

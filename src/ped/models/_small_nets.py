@@ -125,6 +125,16 @@ class ScaledOutput(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x) * self.factor
 
+    def for_finetuning(self) -> nn.Module:
+        """The network without the factor, the module that fine-tuning starts from.
+
+        The factor is measured on eval-mode activations; in train mode batch-norm layers
+        normalise with the batch's own statistics, so the unscaled activations are already of
+        unit order, and the factor (about 1e9 for the random MobileNetV2) would make the first
+        loss about 1e20 and leave training at chance.
+        """
+        return self.net
+
 
 def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> ScaledOutput:
     """A MobileNetV2 at torchvision's documented random initialisation, in eval mode.
@@ -140,7 +150,8 @@ def random_mobilenet_v2(depth: int = 18, *, seed: int = 0) -> ScaledOutput:
     probes and scores (``std + 1e-8``, ``np.allclose``). One fixed factor, the inverse RMS
     of the pooled output on a fixed batch of standard Gaussian noise, brings them to unit
     scale; a single positive factor changes nothing a linear probe or a scale-invariant
-    score can see.
+    score can see. Fine-tuning starts from the unscaled network
+    (`ScaledOutput.for_finetuning`): in train mode batch-norm needs no factor.
 
     Parameters
     ----------
