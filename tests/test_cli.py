@@ -118,6 +118,13 @@ def test_zoo_list_json(capsys):
     assert any(r["spec"] == "zoo:efficientnet-lite0" for r in rows)
 
 
+def test_scores_listing_names_both_feature_transformations(capsys):
+    code, out, _ = run(capsys, "scores")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "ped+<name> or sa+<name> for any score that reads features" in flat
+
+
 def test_install_offline_zoo_commands(monkeypatch):
     from ped import install
 

@@ -161,6 +161,8 @@ def test_unknown_score_lists_valid_names():
     X, y, sp, ref = _inputs()
     with pytest.raises(ValueError, match=r"Unknown score 'lgme'\. Valid scores: .*logme"):
         ped.score("lgme", X, y)
+    with pytest.raises(ValueError, match=r"'ped\+<name>' or 'sa\+<name>' for any score"):
+        ped.score("sa+lgme", X, y)
     with pytest.raises(
         ValueError, match=r"Unknown parameter 'bogus' for score 'logme'\. Valid parameters: none"
     ):

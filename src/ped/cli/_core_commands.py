@@ -58,7 +58,9 @@ def scores_cmd(
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Transferability scores (ped+<name> for any score that reads features)")
+    table = Table(
+        title="Transferability scores (ped+<name> or sa+<name> for any score that reads features)"
+    )
     table.add_column("name")
     table.add_column("input")
     table.add_column("parameters (defaults)")

@@ -162,7 +162,7 @@ def get_score(name: str) -> ScoreInfo:
     if key not in _REGISTRY:
         raise ValueError(
             f"Unknown score {name!r}. Valid scores: {', '.join(sorted(_REGISTRY))}, "
-            "and 'ped+<name>' for any score that reads features."
+            "and 'ped+<name>' or 'sa+<name>' for any score that reads features."
         )
     return _REGISTRY[key]
 
