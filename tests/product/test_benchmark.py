@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,21 @@ def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
     assert "#### t: fine-tuned against linear-probe ground truth" in text
     assert "τ vs fine-tuned" in text and "one swap of two neighbours" in text
     assert (tmp_path / "curves-t.png").read_bytes()[:4] == b"\x89PNG"
+    # the cross-target table: sorted by the mean against fine-tuning, both truths side by side
+    from ped.benchmark.render_finetune import both_truths_table
+
+    table = both_truths_table(summary)
+    assert table["targets"] == {"t": 4}
+    rows = {r["score"]: r for r in table["rows"]}
+    assert rows["good"]["mean"]["fine-tuned"] == pytest.approx(-1.0)
+    assert rows["good"]["mean"]["linear probe"] == pytest.approx(1.0)
+    means = [
+        r["mean"]["fine-tuned"] for r in table["rows"] if math.isfinite(r["mean"]["fine-tuned"])
+    ]
+    assert means == sorted(means, reverse=True) and len(means) > 2
+    assert "### Every score against both truths, over the fine-tuning targets" in text
+    assert "| good | -1.000 | 1.000 | -1.000 | 1.000 |" in text
+    assert (tmp_path / "both-truths.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_too_few_finetuned_models_is_said_not_computed():

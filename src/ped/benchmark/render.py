@@ -14,7 +14,13 @@ import numpy as np
 from ..report import label_points, plot_heatmap, pyplot, short_name
 from ..scoring import list_scores
 from .config import DEFAULT_PED, PAPER_BASES, PRIORS, TARGETS, ped_name
-from .render_finetune import finetune_lines, plot_curves
+from .render_finetune import (
+    both_truths_lines,
+    both_truths_table,
+    finetune_lines,
+    plot_both_truths,
+    plot_curves,
+)
 from .results import BenchmarkResult
 
 __all__ = ["ped_summary", "render_markdown", "plot_truth", "plot_scatter", "write_outputs"]
@@ -58,6 +64,7 @@ def render_markdown(summary: Mapping[str, Any], plots: Mapping[str, str] | None 
         lines += [f"![weighted tau per target and score]({plots['heatmap']})", ""]
     lines += _ped_lines(summary)
     lines += _mean_lines(summary)
+    lines += both_truths_lines(summary, plots)
     for target in summary["targets"]:
         lines += _target_lines(summary, target, plots)
     return "\n".join(lines)
@@ -308,6 +315,10 @@ def write_outputs(
                     files[f"scatter:{t}:{b}"] = plot_scatter(
                         summary, t, b, folder / f"scatter-{t}-{b}.png"
                     ).name
+        if both_truths_table(summary)["targets"]:
+            files["both-truths"] = plot_both_truths(
+                summary, folder / "both-truths.png", names=set(main + others)
+            ).name
     (folder / "results.json").write_text(json.dumps(summary, indent=1))
     (folder / "tables.md").write_text(render_markdown(summary, files) + "\n")
     if docs is not None:

@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..evaluation import swap_resolution
-from ..report import pyplot, short_name
+from ..report import label_points, pyplot, short_name
 from .judged import TRUTHS
 
-__all__ = ["finetune_lines", "plot_curves"]
+__all__ = ["both_truths_table", "both_truths_lines", "finetune_lines", "plot_both_truths",
+           "plot_curves"]  # fmt: skip
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -142,6 +145,126 @@ def plot_curves(summary: Mapping[str, Any], target: str, path: str | Path) -> Pa
         ax.grid(alpha=0.3)
     ax_l.legend(fontsize=6, ncol=2)
     fig.suptitle(f"{target}: fine-tuning curves (every model, learning rate and seed)", fontsize=10)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def both_truths_table(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Every score judged against both truths on every target with a fine-tuning verdict.
+
+    A target counts when its fine-tuning section judged at least 3 models. Per score: its
+    weighted tau against each truth on each such target (on that target's models with both
+    truths) and the mean over the targets, and its mean rel@1 against each truth; a score
+    missing on a target has no mean. Sorted by the mean against the fine-tuned truth, best
+    first.
+
+    Returns
+    -------
+    dict
+        ``targets`` (name to number of models) and ``rows`` (``{"score", "tau": {truth:
+        {target: value}}, "mean": {truth: value}, "rel1": {truth: value}}``).
+    """
+    targets = {
+        t: len(v["finetune"]["judged"]["models"])
+        for t, v in summary["targets"].items()
+        if v.get("finetune") and len(v["finetune"]["judged"]["models"]) >= 3
+    }
+    names = list(dict.fromkeys(
+        n for t in targets for n in summary["targets"][t]["finetune"]["judged"]["truths"][TRUTHS[0]]
+    ))  # fmt: skip
+
+    def cell(name: str, truth: str, t: str, key: str) -> float:
+        row = summary["targets"][t]["finetune"]["judged"]["truths"][truth].get(name)
+        v = None if row is None else row.get(key)
+        return float("nan") if v is None else float(v)
+
+    def mean(vals: list[float]) -> float:
+        return float(np.mean(vals)) if vals and all(math.isfinite(v) for v in vals) else math.nan
+
+    rows = []
+    for name in names:
+        tau = {tr: {t: cell(name, tr, t, "weighted_tau") for t in targets} for tr in TRUTHS}
+        rows.append({
+            "score": name,
+            "tau": tau,
+            "mean": {tr: mean(list(tau[tr].values())) for tr in TRUTHS},
+            "rel1": {tr: mean([cell(name, tr, t, "rel@1") for t in targets]) for tr in TRUTHS},
+        })  # fmt: skip
+    key = lambda r: -r["mean"][TRUTHS[0]] if math.isfinite(r["mean"][TRUTHS[0]]) else math.inf  # noqa: E731
+    rows.sort(key=key)
+    return {"targets": targets, "rows": rows}
+
+
+def both_truths_lines(
+    summary: Mapping[str, Any], plots: Mapping[str, str] | None = None
+) -> list[str]:
+    """The section judging every score against both truths over the fine-tuning targets."""
+    table = both_truths_table(summary)
+    targets = table["targets"]
+    if not targets:
+        return []
+    plots = dict(plots or {})
+    lines = [
+        "### Every score against both truths, over the fine-tuning targets",
+        "",
+        "Weighted τ against the fine-tuned and against the linear-probe truth on the models that "
+        "have both ("
+        + ", ".join(f"{t}: {n} models" for t, n in targets.items())
+        + "), the mean over those targets, and the mean rel@1. Sorted by the mean against "
+        "fine-tuning. Intervals and paired differences are in each target's section.",
+        "",
+    ]
+    if "both-truths" in plots:
+        lines += [f"![every score against both truths]({plots['both-truths']})", ""]
+    head = [f"{t} ({tr})" for tr in TRUTHS for t in targets]
+    lines += [
+        "| score | " + " | ".join(head) + " | " + " | ".join(f"mean vs {tr}" for tr in TRUTHS)
+        + " | " + " | ".join(f"rel@1 vs {tr}" for tr in TRUTHS) + " |",
+        "|---" * (len(head) + 2 * len(TRUTHS) + 1) + "|",
+    ]  # fmt: skip
+    for r in table["rows"]:
+        cells = [_f(r["tau"][tr][t]) for tr in TRUTHS for t in targets]
+        cells += [_f(r["mean"][tr]) for tr in TRUTHS] + [_f(r["rel1"][tr], 2) for tr in TRUTHS]
+        lines.append(f"| {r['score']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def plot_both_truths(summary: Mapping[str, Any], path: str | Path, *, names: Any = None) -> Path:
+    """Each score's mean weighted tau against the linear probe (x) and against fine-tuning (y).
+
+    ``names`` restricts the dots (default: every score with both means); a dot below the
+    diagonal predicts the probe better than fine-tuning.
+    """
+    plt = pyplot()
+    rows = [r for r in both_truths_table(summary)["rows"]
+            if all(math.isfinite(r["mean"][t]) for t in TRUTHS)
+            and (names is None or r["score"] in names)]  # fmt: skip
+    xs = [r["mean"][TRUTHS[1]] for r in rows]
+    ys = [r["mean"][TRUTHS[0]] for r in rows]
+    fig, ax = plt.subplots(figsize=(7.5, 6.5), constrained_layout=True)
+    ax.plot([-1, 1], [-1, 1], color="0.7", linewidth=1, zorder=0)
+    ax.axhline(0, color="0.85", linewidth=0.8, zorder=0)
+    ax.axvline(0, color="0.85", linewidth=0.8, zorder=0)
+    kinds = {"ped+": "tab:orange", "sa+": "tab:green", "prior:": "tab:purple"}
+    colors = [next((c for k, c in kinds.items() if r["score"].startswith(k)), "tab:blue")
+              for r in rows]  # fmt: skip
+    ax.scatter(xs, ys, c=colors, s=22, zorder=2)
+    kinds_shown = {"score": "tab:blue", "PED+score": "tab:orange", "SA+score": "tab:green",
+                   "data-free prior": "tab:purple"}  # fmt: skip
+    for label, color in kinds_shown.items():
+        ax.scatter([], [], c=color, s=22, label=label)
+    ax.legend(loc="lower right", fontsize=8)
+    label_points(ax, [r["score"] for r in rows], xs, ys)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("mean weighted τ against the linear-probe truth")
+    ax.set_ylabel("mean weighted τ against the fine-tuned truth")
+    ax.grid(alpha=0.3)
+    targets = both_truths_table(summary)["targets"]
+    ax.set_title("every score against both truths ("
+                 + ", ".join(f"{t}: {n}" for t, n in targets.items()) + " models)", fontsize=10)  # fmt: skip
     path = Path(path)
     fig.savefig(path, dpi=100)
     plt.close(fig)
