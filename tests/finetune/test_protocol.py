@@ -71,6 +71,19 @@ def test_runs_resumes_and_summarises(tmp_path):
     best = summary["fake-images"][bb.spec][0]
     chosen = max(recs, key=lambda r: (r["val_acc_recompute"], -r["val_loss_recompute"]))
     assert best["lr"] == chosen["lr"] and best["test_acc"] == chosen["test_acc_recompute"]
+    assert best["edge"] == ("max" if best["lr"] == max(cfg.lrs) else "min")
+
+
+def test_summary_flags_a_rate_at_the_edge_of_the_grid():
+    def run(lr, val):
+        return {"target": "t", "spec": "m", "seed": 0, "lr": lr, "levelled": True,
+                "config": {"lrs": [0.03, 0.01, 0.003]}, "val_acc_recompute": val,
+                "val_loss_recompute": 1.0, "test_acc_recompute": val, "curve": []}  # fmt: skip
+
+    for best, edge in ((0.03, "max"), (0.01, None), (0.003, "min")):
+        recs = [run(lr, 90.0 if lr == best else 80.0) for lr in (0.03, 0.01, 0.003)]
+        got = summarise(recs)["t"]["m"][0]
+        assert got["lr"] == best and got["edge"] == edge
 
 
 def test_same_numbers_in_a_fresh_run(tmp_path):

@@ -66,15 +66,28 @@ def _candidate_lines(ft: Mapping[str, Any]) -> list[str]:
         "fine-tuned − probe | lr | levelled off | seeds |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    marks = {"max": " ↑", "min": " ↓", None: ""}
+    flagged = 0
     for r in ft["candidates"]:
         gap = None if r["probe"] is None else r["finetuned"] - r["probe"]
+        edges = r.get("lr_edge") or [None] * len(r["lr"])
+        flagged += any(e is not None for e in edges)
+        lrs = ", ".join(f"{lr:g}{marks[e]}" for lr, e in zip(r["lr"], edges))
         lines.append(
             f"| {short_name(r['model'])} | {r['finetuned']:.2f} | {_f(r['finetuned_running'], 2)} "
             f"| {_f(r['probe'], 2)} | {'–' if gap is None else f'{gap:+.2f}'} | "
-            f"{', '.join(f'{lr:g}' for lr in r['lr'])} | {'yes' if r['levelled'] else 'no'} | "
+            f"{lrs} | {'yes' if r['levelled'] else 'no'} | "
             f"{', '.join(str(s) for s in r['seeds'])} |"
         )
-    return lines + [""]
+    lines.append("")
+    if flagged:
+        lines += [
+            f"↑ / ↓: the chosen learning rate is the grid's largest / smallest ({flagged} of "
+            f"{len(ft['candidates'])} models): a rate beyond the grid might fine-tune them "
+            "further.",
+            "",
+        ]
+    return lines
 
 
 def _judged_lines(ft: Mapping[str, Any], probe_rows: Mapping[str, Any]) -> list[str]:

@@ -183,7 +183,8 @@ def finetune_truth_cmd(
     for tgt, specs in summarise(records).items():
         for spec, per_seed in specs.items():
             for seed, s in per_seed.items():
-                table.add_row(tgt, spec, str(seed), f"{s['lr']:g}", f"{s['test_acc']:.2f}",
+                edge = {"max": " (grid max)", "min": " (grid min)"}.get(s.get("edge"), "")
+                table.add_row(tgt, spec, str(seed), f"{s['lr']:g}{edge}", f"{s['test_acc']:.2f}",
                               "yes" if s["levelled"] else "no")  # fmt: skip
     console.print(table)
     console.print(f"{len(records)} runs in {time.perf_counter() - t0:.1f} s; records in {folder}")

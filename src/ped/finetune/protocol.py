@@ -566,7 +566,9 @@ def summarise(
     Returns
     -------
     dict
-        ``{target: {spec: {seed: {"lr", "test_acc", "val_acc", "levelled", "curve"}}}}``.
+        ``{target: {spec: {seed: {"lr", "test_acc", "val_acc", "levelled", "curve",
+        "edge"}}}}``; ``edge`` is ``"max"`` or ``"min"`` when the chosen rate is the grid's
+        largest or smallest (a rate beyond the grid might do better), else None.
     """
     if bn_eval not in BN_EVALS:
         raise ValueError(f"Unknown bn_eval {bn_eval!r}; choose from {BN_EVALS}.")
@@ -578,6 +580,7 @@ def summarise(
         lrs = {float(r["lr"]) for r in runs}
         if lrs != {float(v) for v in runs[0]["config"]["lrs"]}:
             continue
+        edges = {max(lrs): "max", min(lrs): "min"} if len(lrs) > 1 else {}
         best = min(
             runs,
             key=lambda r: (-r[f"val_acc_{bn_eval}"], r[f"val_loss_{bn_eval}"], r["lr"]),
@@ -588,5 +591,6 @@ def summarise(
             "val_acc": float(best[f"val_acc_{bn_eval}"]),
             "levelled": bool(best["levelled"]),
             "curve": [c["train_loss"] for c in best["curve"]],
+            "edge": edges.get(float(best["lr"])),
         }
     return out
