@@ -127,6 +127,20 @@ def test_evaluate_seeds_orders_models_by_name_and_pairs_ped_with_its_base():
     assert "delta" not in ev.evaluate_seeds(scores, truth, n_boot=20)["ped+x[0.3,target]"]
 
 
+def test_evaluate_seeds_pairs_every_score_with_the_baselines():
+    truth = {f"m{k}": [60.0 + 10 * k, 61.0 + 10 * k] for k in range(5)}
+    scores = {
+        "base": {m: [-t for t in v] for m, v in truth.items()},
+        "good": {m: [t / 10 for t in v] for m, v in truth.items()},
+        "few": {m: v for m, v in list(truth.items())[:4]},  # other models: not paired
+    }
+    out = ev.evaluate_seeds(scores, truth, n_boot=100, versus=["base", "absent"])
+    assert out["good"]["versus"]["base"]["delta"] == pytest.approx(2.0)
+    assert out["good"]["versus"]["base"]["delta_ci"] == pytest.approx([2.0, 2.0])
+    assert "versus" not in out["base"] and "versus" not in out["few"]
+    assert "versus" not in ev.evaluate_seeds(scores, truth, n_boot=20)["good"]
+
+
 def test_ranking_utilities_live_in_evaluation_and_pipeline_reexports_them():
     import ped.pipeline as pipeline
 

@@ -229,6 +229,8 @@ def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
     res = _fake_result()
     for k, rec in enumerate(res.records):
         rec["prior"] = {"params": 1000 * (k + 1), "imagenet_top1": None if k == 0 else 70.0 + k}
+        for s in rec["seeds"]:
+            s["scores"]["knn"] = s["accuracy"] / 10  # a baseline that follows the probe
     # fine-tuning reverses the probe's order of the four models
     res.finetune = _finetune_records((95.0, 90.0, 85.0, 80.0))
     summary = res.to_dict(n_boot=100)
@@ -266,6 +268,13 @@ def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
     assert "### Every score against both truths, over the fine-tuning targets" in text
     assert "| good | -1.000 | 1.000 | -1.000 | 1.000 |" in text
     assert (tmp_path / "both-truths.png").read_bytes()[:4] == b"\x89PNG"
+    # every score paired with the baselines: "bad" follows fine-tuning, knn the probe
+    vs = rows["bad"]["versus"]["fine-tuned"]["t"]["knn"]
+    assert vs["delta"] == pytest.approx(2.0) and vs["delta_ci"][0] > 0
+    assert rows["good"]["versus"]["fine-tuned"]["t"]["knn"]["delta"] == pytest.approx(0.0)
+    assert "knn" not in rows["knn"]["versus"]["fine-tuned"]["t"]
+    assert "An interval above 0 (the score beats the baseline): bad (over knn on t)" in text
+    assert "| ped+bad[0.6,target] | " in text.split("Paired differences from the baselines")[1]
 
 
 def test_too_few_finetuned_models_is_said_not_computed():

@@ -19,10 +19,12 @@ from ..evaluation import judge_twice, swap_resolution
 from ..finetune.protocol import summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
-__all__ = ["finetune_section", "missing_scores", "TRUTHS"]
+__all__ = ["BASELINES", "finetune_section", "missing_scores", "TRUTHS"]
 
 #: Names of the two ground truths, in the order the tables show them.
 TRUTHS: tuple[str, str] = ("fine-tuned", "linear probe")
+#: The baselines of issue 12 every score must beat: each score's paired difference from them.
+BASELINES: tuple[str, str] = ("knn", "linear_cv")
 
 
 def _score_of(name: str) -> str:
@@ -159,7 +161,7 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
         for name, per_model in scores_all.items()
     }
     judged = judge_twice(scores, truths, n_boot=n_boot, score_of=_score_of,
-                         pair_prefixes=("ped+", "sa+"))  # fmt: skip
+                         pair_prefixes=("ped+", "sa+"), versus=BASELINES)  # fmt: skip
     n = len(judged["models"])
     return {
         "seeds": seeds,

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..evaluation import swap_resolution
 from ..report import label_points, pyplot, short_name
-from .judged import TRUTHS
+from .config import DEFAULT_PED, ped_name
+from .judged import BASELINES, TRUTHS
 
 __all__ = ["both_truths_table", "both_truths_lines", "finetune_lines", "plot_both_truths",
            "plot_curves"]  # fmt: skip
@@ -177,7 +178,9 @@ def both_truths_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     -------
     dict
         ``targets`` (name to number of models) and ``rows`` (``{"score", "tau": {truth:
-        {target: value}}, "mean": {truth: value}, "rel1": {truth: value}}``).
+        {target: value}}, "mean": {truth: value}, "rel1": {truth: value}, "versus": {truth:
+        {target: {baseline: {"delta", "delta_ci"}}}}}``; ``versus``: the paired difference
+        from each baseline of `ped.benchmark.judged.BASELINES`).
     """
     targets = {
         t: len(v["finetune"]["judged"]["models"])
@@ -199,7 +202,13 @@ def both_truths_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     rows = []
     for name in names:
         tau = {tr: {t: cell(name, tr, t, "weighted_tau") for t in targets} for tr in TRUTHS}
+        judged = {t: summary["targets"][t]["finetune"]["judged"]["truths"] for t in targets}
+        versus = {
+            tr: {t: dict((judged[t][tr].get(name) or {}).get("versus") or {}) for t in targets}
+            for tr in TRUTHS
+        }
         rows.append({
+            "versus": versus,
             "score": name,
             "tau": tau,
             "mean": {tr: mean(list(tau[tr].values())) for tr in TRUTHS},
@@ -240,6 +249,47 @@ def both_truths_lines(
     for r in table["rows"]:
         cells = [_f(r["tau"][tr][t]) for tr in TRUTHS for t in targets]
         cells += [_f(r["mean"][tr]) for tr in TRUTHS] + [_f(r["rel1"][tr], 2) for tr in TRUTHS]
+        lines.append(f"| {r['score']} | " + " | ".join(cells) + " |")
+    return lines + [""] + _versus_lines(table)
+
+
+def _versus_lines(table: Mapping[str, Any]) -> list[str]:
+    """Each score's paired difference from the baselines against the fine-tuned truth."""
+    targets = list(table["targets"])
+    default_ped = ped_name("", *DEFAULT_PED)[len("ped+") :]  # "[0.6,target]"
+    shown = [
+        r for r in table["rows"]
+        if r["score"] not in BASELINES and ("[" not in r["score"] or r["score"].endswith(default_ped))
+    ]  # fmt: skip
+    truth = TRUTHS[0]
+    if not any(r["versus"][truth][t] for r in shown for t in targets):
+        return []
+    above = sorted({
+        f"{r['score']} (over {b} on {t})"
+        for r in shown for t in targets for b, v in r["versus"][truth][t].items()
+        if v["delta_ci"][0] > 0
+    })  # fmt: skip
+    lines = [
+        f"Paired differences from the baselines ({', '.join(BASELINES)}) against the "
+        "fine-tuned truth: each score's weighted τ minus the baseline's, with a 95% interval "
+        "from the same resamples of models and seeds. PED variants at the default "
+        f"(nsigma {DEFAULT_PED[0]}, {DEFAULT_PED[1]} statistics) only. "
+        + (
+            "An interval above 0 (the score beats the baseline): " + "; ".join(above) + "."
+            if above
+            else "No interval lies above 0: no score beats a baseline on these models."
+        ),
+        "",
+        "| score | " + " | ".join(f"Δ vs {b}, {t}" for t in targets for b in BASELINES) + " |",
+        "|---" * (len(targets) * len(BASELINES) + 1) + "|",
+    ]
+    for r in shown:
+        cells = []
+        for t in targets:
+            for b in BASELINES:
+                v = r["versus"][truth][t].get(b)
+                cells.append("–" if v is None else (
+                    f"{v['delta']:+.3f} [{_f(v['delta_ci'][0], 2)}, {_f(v['delta_ci'][1], 2)}]"))  # fmt: skip
         lines.append(f"| {r['score']} | " + " | ".join(cells) + " |")
     return lines + [""]
 

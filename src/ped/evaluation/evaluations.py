@@ -268,6 +268,7 @@ def evaluate_seeds(
     n_boot: int = 1000,
     score_of: Callable[[str], str] | None = None,
     pair_prefixes: Sequence[str] = ("ped+",),
+    versus: Sequence[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Scores and ground truth measured on several seeds: weighted tau with intervals and more.
 
@@ -295,6 +296,10 @@ def evaluate_seeds(
     pair_prefixes : sequence of str, default ("ped+",)
         Transformations of a base score that get ``delta`` and ``delta_ci`` (``"sa+"`` adds
         SA's difference from its base).
+    versus : sequence of str, default ()
+        Reference scores (baselines) every other score is paired with: a score over the same
+        models as a reference gets ``versus[ref] = {"delta", "delta_ci"}``, its tau minus
+        the reference's with a paired interval from the same resamples.
 
     Returns
     -------
@@ -302,7 +307,7 @@ def evaluate_seeds(
         Per score with at least 3 models: ``n_models``, ``weighted_tau``, ``ci`` (95%),
         ``seed_mean``, ``seed_sd``, ``kendall_tau``, ``pearson``, ``rel@1``, ``rel@3``,
         ``best``, ``ties``, ``saturated``, ``values`` (seed means), and for PED variants
-        ``delta`` and ``delta_ci``.
+        ``delta`` and ``delta_ci``; ``versus`` where `versus` applies.
     """
     score_of = score_of or (lambda name: name)
     out: dict[str, dict[str, Any]] = {}
@@ -323,6 +328,12 @@ def evaluate_seeds(
         if base in replicates and replicates[base][0] == replicates[name][0]:
             row["delta"] = row["weighted_tau"] - out[base]["weighted_tau"]
             row["delta_ci"] = percentile_interval(replicates[name][1] - replicates[base][1])
+        for ref in versus:
+            if ref != name and ref in replicates and replicates[ref][0] == replicates[name][0]:
+                row.setdefault("versus", {})[ref] = {
+                    "delta": row["weighted_tau"] - out[ref]["weighted_tau"],
+                    "delta_ci": percentile_interval(replicates[name][1] - replicates[ref][1]),
+                }
     return out
 
 

@@ -60,6 +60,7 @@ def judge_twice(
     n_boot: int = 1000,
     score_of: Callable[[str], str] | None = None,
     pair_prefixes: Sequence[str] = ("ped+",),
+    versus: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Every score against every ground truth, on the models that all the truths share.
 
@@ -76,6 +77,8 @@ def judge_twice(
         As in `evaluate_seeds`.
     pair_prefixes : sequence of str, default ("ped+",)
         Transformations whose rows get their paired difference from the base score.
+    versus : sequence of str, default ()
+        Baselines every score gets its paired difference from (`evaluate_seeds`).
 
     Returns
     -------
@@ -94,8 +97,9 @@ def judge_twice(
         sub = {s: {m: v[m] for m in models if m in v} for s, v in scores.items()}
         truth = {m: truths[t][m] for m in models}
         out["truths"][t] = evaluate_seeds(
-            sub, truth, n_boot=n_boot, score_of=score_of, pair_prefixes=pair_prefixes
-        )
+            sub, truth, n_boot=n_boot, score_of=score_of, pair_prefixes=pair_prefixes,
+            versus=versus,
+        )  # fmt: skip
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             A = np.array([truths[a][m] for m in models], dtype=np.float64).T
