@@ -20,6 +20,7 @@ from .render_finetune import (
     finetune_lines,
     plot_both_truths,
     plot_curves,
+    plot_finetuned_vs_probe,
 )
 from .results import BenchmarkResult
 
@@ -310,6 +311,9 @@ def write_outputs(
                 files[f"truth:{t}"] = plot_truth(summary, t, folder / f"truth-{t}.png").name
             if summary["targets"][t].get("finetune"):
                 files[f"curves:{t}"] = plot_curves(summary, t, folder / f"curves-{t}.png").name
+                files[f"ft-vs-probe:{t}"] = plot_finetuned_vs_probe(
+                    summary, t, folder / f"ft-vs-probe-{t}.png"
+                ).name
             for b in PAPER_BASES:
                 if b in summary["targets"][t]["scores"] and summary["targets"][t]["truth"]:
                     files[f"scatter:{t}:{b}"] = plot_scatter(

@@ -15,7 +15,7 @@ from .config import DEFAULT_PED, ped_name
 from .judged import BASELINES, TRUTHS
 
 __all__ = ["both_truths_table", "both_truths_lines", "finetune_lines", "plot_both_truths",
-           "plot_curves"]  # fmt: skip
+           "plot_curves", "plot_finetuned_vs_probe"]  # fmt: skip
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -55,6 +55,9 @@ def finetune_lines(
     if ft["incomplete"]:
         lines += ["Learning-rate grid still running (left out): "
                   + ", ".join(short_name(s) for s in ft["incomplete"]) + ".", ""]  # fmt: skip
+    if f"ft-vs-probe:{target}" in plots:
+        lines += [f"![fine-tuned against linear-probe accuracy on {target}]"
+                  f"({plots[f'ft-vs-probe:{target}']})", ""]  # fmt: skip
     if f"curves:{target}" in plots:
         lines += [f"![learning curves on {target}]({plots[f'curves:{target}']})", ""]
     lines += _judged_lines(ft, summary["targets"][target]["scores"])
@@ -328,6 +331,36 @@ def plot_both_truths(summary: Mapping[str, Any], path: str | Path, *, names: Any
     targets = both_truths_table(summary)["targets"]
     ax.set_title("every score against both truths ("
                  + ", ".join(f"{t}: {n}" for t, n in targets.items()) + " models)", fontsize=10)  # fmt: skip
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_finetuned_vs_probe(summary: Mapping[str, Any], target: str, path: str | Path) -> Path:
+    """Each candidate's fine-tuned (y) against its linear-probe accuracy (x), with the diagonal.
+
+    A dot above the diagonal gained from fine-tuning; the two rankings agree where the dots
+    rise together.
+    """
+    plt = pyplot()
+    rows = [r for r in summary["targets"][target]["finetune"]["candidates"]
+            if r["probe"] is not None]  # fmt: skip
+    xs = [r["probe"] for r in rows]
+    ys = [r["finetuned"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 6), constrained_layout=True)
+    if rows:
+        lo = min(xs + ys) - 2
+        hi = max(xs + ys) + 2
+        ax.plot([lo, hi], [lo, hi], color="0.7", linewidth=1, zorder=0)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    ax.scatter(xs, ys, s=22, zorder=2)
+    label_points(ax, [short_name(r["model"]) for r in rows], xs, ys)
+    ax.set_xlabel("linear-probe test accuracy (%)")
+    ax.set_ylabel("fine-tuned test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{target}: fine-tuned against linear probe ({len(rows)} models)", fontsize=10)
     path = Path(path)
     fig.savefig(path, dpi=100)
     plt.close(fig)
