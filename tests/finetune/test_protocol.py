@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from ped.finetune import seed_split
 from ped.finetune.protocol import (
@@ -33,6 +34,34 @@ def test_config_is_validated():
         FinetuneConfig(pool=100, n_test=90, n_val=5)
     assert FinetuneConfig().key() == FinetuneConfig(bn_eval="running").key()
     assert FinetuneConfig().key() != FinetuneConfig(epochs=11).key()
+    with pytest.raises(ValueError, match="head_norm"):
+        FinetuneConfig(head_norm="layernorm")
+    # the earlier protocol keeps the key its committed records carry
+    assert FinetuneConfig(head_norm="none").key() == "5245f1ac45dd915e"
+    assert FinetuneConfig().key() != FinetuneConfig(head_norm="none").key()
+
+
+def test_head_reads_standardised_features():
+    """With head_norm="batchnorm" the logits do not depend on the backbone's feature scale."""
+    from ped.finetune.protocol import _Net
+
+    class Scaled(torch.nn.Module):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def forward(self, x):
+            return x * self.factor
+
+    x = torch.randn(16, 5)
+    out = {}
+    for norm in ("batchnorm", "none"):
+        for factor in (1.0, 1e3):
+            torch.manual_seed(0)
+            net = _Net.build(Scaled(factor), 5, 3, norm).train()
+            out[norm, factor] = net(x).detach()
+    assert torch.allclose(out["batchnorm", 1.0], out["batchnorm", 1e3], atol=1e-4)
+    assert not torch.allclose(out["none", 1.0], out["none", 1e3], atol=1e-1)
 
 
 def test_pool_splits_are_the_benchmarks_splits():

@@ -279,6 +279,29 @@ def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
     assert "| ped+bad[0.6,target] | " in text.split("Paired differences from the baselines")[1]
 
 
+def test_two_fine_tuning_configurations_never_mix(tmp_path):
+    res = _fake_result()
+    old = _finetune_records((95.0, 90.0, 85.0, 80.0))
+    new = _finetune_records((80.0, 85.0, 90.0, 96.0))
+    for r in old:
+        r["config_key"], r["config"]["head_norm"] = "k-old", "none"
+    for r in new:
+        r["config_key"], r["config"]["head_norm"] = "k-new", "batchnorm"
+    res.finetune = old + new  # the configuration written last is the page's
+    ft = res.to_dict(n_boot=20)["targets"]["t"]["finetune"]
+    assert {r["model"]: r["finetuned"] for r in ft["candidates"]}["m3"] == 96.0
+    assert ft["other_config"] == len(old)
+    (c,) = ft["compared"]
+    assert c["differs"] == {"head_norm": ["none", "batchnorm"]} and len(c["rows"]) == 4
+    m3 = next(r for r in c["rows"] if r["spec"] == "m3")
+    assert (m3["this"], m3["other"]) == (96.0, 80.0)
+    write_outputs(res, tmp_path, n_boot=20)
+    text = (tmp_path / "tables.md").read_text()
+    assert "8 runs of another fine-tuning configuration" in text
+    assert "(head_norm 'none' there, 'batchnorm' here; 8 runs)" in text
+    assert "| m3 | 0 | 96.00 | 80.00 | +16.00 | 0.1 / 0.1 |" in text
+
+
 def test_too_few_finetuned_models_is_said_not_computed():
     res = _fake_result()
     res.finetune = _finetune_records((95.0, 90.0))

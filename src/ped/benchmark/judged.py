@@ -19,7 +19,7 @@ from ..evaluation import judge_twice, swap_resolution
 from ..finetune.protocol import summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
-__all__ = ["BASELINES", "finetune_section", "missing_scores", "TRUTHS"]
+__all__ = ["BASELINES", "finetune_key", "finetune_section", "missing_scores", "TRUTHS"]
 
 #: Names of the two ground truths, in the order the tables show them.
 TRUTHS: tuple[str, str] = ("fine-tuned", "linear probe")
@@ -118,11 +118,25 @@ def _curves(ft: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _shares_splits(rec: Mapping[str, Any], cfg: Any) -> bool:
+    return (rec["config"]["pool"], rec["config"]["n_test"]) == (cfg.pool, cfg.n_test)
+
+
+def finetune_key(result: Any) -> str | None:
+    """The fine-tuning configuration the page judges: that of the last run written with the
+    benchmark's pool and test size (None without one). Runs of other configurations stay in
+    the records and are counted as ``other_config``."""
+    keys = [r.get("config_key") for r in result.finetune if _shares_splits(r, result.config)]
+    return keys[-1] if keys else None
+
+
 def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[str, Any] | None:
     """Everything the benchmark's page shows of the fine-tuned truth on one target.
 
-    Only runs whose pool and test size are the benchmark's count (they share its splits);
-    only complete learning-rate grids are summarised (`ped.finetune.protocol.summarise`, with
+    Only runs whose pool and test size are the benchmark's count (they share its splits),
+    and of those only the runs of one fine-tuning configuration (`finetune_key`: the one
+    written last), so that two protocols never mix; only complete learning-rate grids are
+    summarised (`ped.finetune.protocol.summarise`, with
     recomputed batch-norm statistics). The scores are judged on the models that have both
     truths and on the seeds every one of those models has.
 
@@ -132,15 +146,16 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
         None without fine-tuning records for ``target``; else ``candidates``, ``judged``
         (`ped.evaluation.judge_twice`), ``seeds``, ``resolution``, ``batch_norm``,
         ``curves``, ``incomplete`` (models whose grid is unfinished) and ``other_config``
-        (runs left out for another pool or test size).
+        (runs left out for another pool, test size or fine-tuning configuration) and
+        ``compared`` (per other configuration with the same splits, its differing settings
+        and both fine-tuned accuracies of every model and seed complete under both).
     """
     cfg = result.config
     ft = [r for r in result.finetune if r.get("target") == target]
     if not ft:
         return None
-    usable = [
-        r for r in ft if (r["config"]["pool"], r["config"]["n_test"]) == (cfg.pool, cfg.n_test)
-    ]
+    key = finetune_key(result)
+    usable = [r for r in ft if _shares_splits(r, cfg) and r.get("config_key") == key]
     chosen = summarise(usable).get(target, {})
     running = summarise(usable, bn_eval="running").get(target, {})
     recs = [r for r in result.records if r["target"] == target]
@@ -172,4 +187,32 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
         "curves": _curves(usable),
         "incomplete": sorted({r["spec"] for r in usable} - set(chosen)),
         "other_config": len(ft) - len(usable),
+        "compared": _compare_configs(ft, usable, chosen, cfg, target),
     }
+
+
+def _compare_configs(ft, usable, chosen, cfg, target) -> list[dict[str, Any]]:
+    """Per other configuration with the same splits: how its settings differ from the page's
+    and, per model and seed with a complete grid under both, the two fine-tuned accuracies."""
+    if not usable:
+        return []
+    mine = usable[-1]["config"]
+    out = []
+    others: dict[str, list[Mapping[str, Any]]] = {}
+    for r in ft:
+        if _shares_splits(r, cfg) and r.get("config_key") != usable[-1].get("config_key"):
+            others.setdefault(r.get("config_key"), []).append(r)
+    for key, runs in others.items():
+        theirs = runs[-1]["config"]
+        fields = sorted(set(mine) | set(theirs))
+        differs = {k: [theirs.get(k), mine.get(k)] for k in fields if theirs.get(k) != mine.get(k)}
+        got = summarise(runs).get(target, {})
+        rows = [
+            {"spec": spec, "seed": seed, "this": chosen[spec][seed]["test_acc"],
+             "other": got[spec][seed]["test_acc"], "other_lr": got[spec][seed]["lr"],
+             "this_lr": chosen[spec][seed]["lr"]}
+            for spec in sorted(set(chosen) & set(got))
+            for seed in sorted(set(chosen[spec]) & set(got[spec]))
+        ]  # fmt: skip
+        out.append({"key": key, "differs": differs, "runs": len(runs), "rows": rows})
+    return out

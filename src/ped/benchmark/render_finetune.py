@@ -52,6 +52,11 @@ def finetune_lines(
         f"{_f(bn['mean_diff'], 2)}); the fine-tuned truth uses the recomputed statistics.",
         "",
     ]
+    if ft.get("other_config"):
+        lines += [f"{ft['other_config']} runs of another fine-tuning configuration (an earlier "
+                  "protocol, or another pool or test size) are kept in the records and left "
+                  "out here.", ""]  # fmt: skip
+    lines += _compared_lines(ft.get("compared") or [])
     if ft["incomplete"]:
         lines += ["Learning-rate grid still running (left out): "
                   + ", ".join(short_name(s) for s in ft["incomplete"]) + ".", ""]  # fmt: skip
@@ -365,3 +370,26 @@ def plot_finetuned_vs_probe(summary: Mapping[str, Any], target: str, path: str |
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _compared_lines(compared: Any) -> list[str]:
+    """Per other configuration of the records: what differs, and both accuracies per model."""
+    lines: list[str] = []
+    for c in compared:
+        if not c["rows"]:
+            continue
+        what = "; ".join(f"{k} {a!r} there, {b!r} here" for k, (a, b) in c["differs"].items())
+        lines += [
+            f"The same models under the other configuration in the records ({what}; "
+            f"{c['runs']} runs):",
+            "",
+            "| model | seed | here | there | here − there | lr here / there |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in c["rows"]:
+            lines.append(
+                f"| {short_name(r['spec'])} | {r['seed']} | {r['this']:.2f} | {r['other']:.2f} | "
+                f"{r['this'] - r['other']:+.2f} | {r['this_lr']:g} / {r['other_lr']:g} |"
+            )
+        lines.append("")
+    return lines

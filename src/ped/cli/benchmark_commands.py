@@ -143,6 +143,11 @@ def finetune_truth_cmd(
     image_size: int = typer.Option(64, "--image-size", help="Input side in pixels."),
     lrs: str = typer.Option("0.03,0.01,0.003", "--lrs", help="Learning rates, comma-separated."),
     augment: str = typer.Option("none", "--augment", help="none, shift or imagenet."),
+    head_norm: str = typer.Option(
+        "batchnorm",
+        "--head-norm",
+        help="batchnorm (the head reads standardised features) or none (the earlier protocol).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Fine-tune every candidate (all layers, a learning-rate grid) on the benchmark's splits.
@@ -162,7 +167,7 @@ def finetune_truth_cmd(
 
     config = FinetuneConfig(
         epochs=epochs, image_size=image_size, lrs=_floats(lrs, "--lrs"), augment=augment,
-        threads=threads, device=device,
+        threads=threads, device=device, head_norm=head_norm,
     )  # fmt: skip
     folder = out or (_paths.ped_home() / "finetune-truth")
     t0 = time.perf_counter()
