@@ -229,3 +229,25 @@ def test_default_selection_leaves_the_newer_scores_to_their_own_benchmark(bench)
     assert {"logme", "sfda", "gbc", "hscore", "parc", "transrate", "simulate"} <= set(names)
     assert [n for n in names if "+" in n] == ["ped+logme", "ped+sfda", "ped+gbc"]
     assert not {"knn", "linear_cv", "ncti", "etran_lda", "pactran_gauss", "nleep"} & set(names)
+
+
+def test_feature_scale_reports_the_pooled_features_a_head_reads(monkeypatch, capsys):
+    pytest.importorskip("torch")
+    import ped.data
+    import ped.models
+
+    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(BENCH.parent / "tests" / "finetune"))
+    try:
+        feature_scale = importlib.import_module("feature_scale")
+        fakes = importlib.import_module("fakes")
+    finally:
+        sys.path.remove(str(BENCH))
+        sys.path.remove(str(BENCH.parent / "tests" / "finetune"))
+    monkeypatch.setattr(ped.models, "load_backbone", lambda spec, **kw: fakes.FakeBackbone())
+    monkeypatch.setattr(ped.data, "load_dataset", lambda spec: fakes.FakeImages(40))
+    assert feature_scale.main(["fake:tiny-0", "--items", "12"]) == 0
+    head, row = capsys.readouterr().out.strip().splitlines()
+    assert head.split() == ["model", "features", "rms", "median", "std"]
+    name, dim, rms, std = row.split()
+    assert name == "fake:tiny-0" and dim == "8" and float(rms) > 0 and float(std) > 0
