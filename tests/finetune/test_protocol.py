@@ -101,6 +101,7 @@ def test_runs_resumes_and_summarises(tmp_path):
     chosen = max(recs, key=lambda r: (r["val_acc_recompute"], -r["val_loss_recompute"]))
     assert best["lr"] == chosen["lr"] and best["test_acc"] == chosen["test_acc_recompute"]
     assert best["edge"] == ("max" if best["lr"] == max(cfg.lrs) else "min")
+    assert best["train_acc"] == chosen["curve"][-1]["train_acc"]
 
 
 def test_summary_flags_a_rate_at_the_edge_of_the_grid():

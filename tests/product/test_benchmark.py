@@ -251,7 +251,10 @@ def test_judged_twice_renders_both_truths_and_the_priors(tmp_path):
     text = (tmp_path / "tables.md").read_text()
     assert "#### t: fine-tuned against linear-probe ground truth" in text
     assert "τ vs fine-tuned" in text and "one swap of two neighbours" in text
-    assert "| 0.1 ↑ | yes | 0 |" in text and "the grid's largest / smallest (4 of 4 models)" in text
+    assert (
+        "| 0.1 ↑ | yes | 50.0 | 0 |" in text
+        and "the grid's largest / smallest (4 of 4 models)" in text
+    )
     assert (tmp_path / "curves-t.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "ft-vs-probe-t.png").read_bytes()[:4] == b"\x89PNG"
     assert "![fine-tuned against linear-probe accuracy on t](ft-vs-probe-t.png)" in text

@@ -83,6 +83,7 @@ def _candidates(recs, chosen, running) -> list[dict[str, Any]]:
                 "probe": probe,
                 "lr": [per_seed[k]["lr"] for k in seeds],
                 "lr_edge": [per_seed[k].get("edge") for k in seeds],
+                "train_acc": float(np.mean([per_seed[k].get("train_acc", np.nan) for k in seeds])),
                 "levelled": all(per_seed[k]["levelled"] for k in seeds),
             }
         )

@@ -72,8 +72,8 @@ def finetune_lines(
 def _candidate_lines(ft: Mapping[str, Any]) -> list[str]:
     lines = [
         "| model | fine-tuned (recomputed BN) | fine-tuned (running BN) | linear probe | "
-        "fine-tuned − probe | lr | levelled off | seeds |",
-        "|---|---|---|---|---|---|---|---|",
+        "fine-tuned − probe | lr | levelled off | training accuracy | seeds |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     marks = {"max": " ↑", "min": " ↓", None: ""}
     flagged = 0
@@ -85,7 +85,7 @@ def _candidate_lines(ft: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"| {short_name(r['model'])} | {r['finetuned']:.2f} | {_f(r['finetuned_running'], 2)} "
             f"| {_f(r['probe'], 2)} | {'–' if gap is None else f'{gap:+.2f}'} | "
-            f"{lrs} | {'yes' if r['levelled'] else 'no'} | "
+            f"{lrs} | {'yes' if r['levelled'] else 'no'} | {_f(r.get('train_acc'), 1)} | "
             f"{', '.join(str(s) for s in r['seeds'])} |"
         )
     lines.append("")

@@ -595,7 +595,7 @@ def summarise(
     -------
     dict
         ``{target: {spec: {seed: {"lr", "test_acc", "val_acc", "levelled", "curve",
-        "edge"}}}}``; ``edge`` is ``"max"`` or ``"min"`` when the chosen rate is the grid's
+        "train_acc", "edge"}}}}`` (``train_acc``: the last epoch's training accuracy); ``edge`` is ``"max"`` or ``"min"`` when the chosen rate is the grid's
         largest or smallest (a rate beyond the grid might do better), else None.
     """
     if bn_eval not in BN_EVALS:
@@ -619,6 +619,7 @@ def summarise(
             "val_acc": float(best[f"val_acc_{bn_eval}"]),
             "levelled": bool(best["levelled"]),
             "curve": [c["train_loss"] for c in best["curve"]],
+            "train_acc": float(best["curve"][-1]["train_acc"]) if best["curve"] else math.nan,
             "edge": edges.get(float(best["lr"])),
         }
     return out
