@@ -207,20 +207,17 @@ def both_truths_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     def mean(vals: list[float]) -> float:
         return float(np.mean(vals)) if vals and all(math.isfinite(v) for v in vals) else math.nan
 
+    judged = {t: summary["targets"][t]["finetune"]["judged"]["truths"] for t in targets}
     rows = []
     for name in names:
         tau = {tr: {t: cell(name, tr, t, "weighted_tau") for t in targets} for tr in TRUTHS}
-        judged = {t: summary["targets"][t]["finetune"]["judged"]["truths"] for t in targets}
-        versus = {
-            tr: {t: dict((judged[t][tr].get(name) or {}).get("versus") or {}) for t in targets}
-            for tr in TRUTHS
-        }
         rows.append({
-            "versus": versus,
             "score": name,
             "tau": tau,
             "mean": {tr: mean(list(tau[tr].values())) for tr in TRUTHS},
             "rel1": {tr: mean([cell(name, tr, t, "rel@1") for t in targets]) for tr in TRUTHS},
+            "versus": {tr: {t: dict((judged[t][tr].get(name) or {}).get("versus") or {})
+                            for t in targets} for tr in TRUTHS},
         })  # fmt: skip
     key = lambda r: -r["mean"][TRUTHS[0]] if math.isfinite(r["mean"][TRUTHS[0]]) else math.inf  # noqa: E731
     rows.sort(key=key)
