@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import judge_twice, swap_resolution
-from ..finetune.protocol import summarise
+from ..finetune.protocol import record_config, summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
 __all__ = ["BASELINES", "finetune_key", "finetune_section", "missing_scores", "TRUTHS"]
@@ -197,14 +197,14 @@ def _compare_configs(ft, usable, chosen, cfg, target) -> list[dict[str, Any]]:
     and, per model and seed with a complete grid under both, the two fine-tuned accuracies."""
     if not usable:
         return []
-    mine = usable[-1]["config"]
+    mine = record_config(usable[-1])
     out = []
     others: dict[str, list[Mapping[str, Any]]] = {}
     for r in ft:
         if _shares_splits(r, cfg) and r.get("config_key") != usable[-1].get("config_key"):
             others.setdefault(r.get("config_key"), []).append(r)
     for key, runs in others.items():
-        theirs = runs[-1]["config"]
+        theirs = record_config(runs[-1])
         fields = sorted(set(mine) | set(theirs))
         differs = {k: [theirs.get(k), mine.get(k)] for k in fields if theirs.get(k) != mine.get(k)}
         got = summarise(runs).get(target, {})

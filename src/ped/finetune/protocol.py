@@ -62,9 +62,11 @@ __all__ = [
     "FINETUNE_TARGETS",
     "FinetuneConfig",
     "HEAD_NORMS",
+    "LEGACY_SETTINGS",
     "load_records",
     "pool_splits",
     "prepare_pool",
+    "record_config",
     "run_finetune_truth",
     "summarise",
     "train_point",
@@ -187,6 +189,16 @@ class FinetuneConfig:
         if d["head_norm"] == "none":
             d.pop("head_norm")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: Settings a record written before the field existed ran with (its ``config`` lacks them).
+LEGACY_SETTINGS: dict[str, Any] = {"head_norm": "none"}
+
+
+def record_config(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a record ran with: its stored ``config``, with `LEGACY_SETTINGS` for the
+    fields that did not exist when it was written."""
+    return {**LEGACY_SETTINGS, **dict(record.get("config") or {})}
 
 
 def pool_splits(
