@@ -104,6 +104,18 @@ def test_runs_resumes_and_summarises(tmp_path):
     assert best["train_acc"] == chosen["curve"][-1]["train_acc"]
 
 
+def test_recomputed_statistics_survive_a_last_chunk_of_one_item():
+    from ped.finetune.protocol import _Net, _recompute_bn
+
+    torch.manual_seed(0)
+    net = _Net.build(torch.nn.Flatten(), 5, 3, "batchnorm")
+    x = torch.randn(9, 5)
+    assert _recompute_bn(net, x, 4, "cpu")  # chunks 4, 5: the ninth item joins the second
+    assert not net.training
+    # momentum None: the cumulative average of the two chunks' means
+    assert torch.allclose(net.norm.running_mean, (x[:4].mean(0) + x[4:].mean(0)) / 2, atol=1e-6)
+
+
 def test_summary_flags_a_rate_at_the_edge_of_the_grid():
     def run(lr, val):
         return {"target": "t", "spec": "m", "seed": 0, "lr": lr, "levelled": True,

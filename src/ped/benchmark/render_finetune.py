@@ -376,6 +376,7 @@ def _compared_lines(compared: Any) -> list[str]:
         if not c["rows"]:
             continue
         what = "; ".join(f"{k} {a!r} there, {b!r} here" for k, (a, b) in c["differs"].items())
+        what = what or "the same settings under another key"
         lines += [
             f"The same models under the other configuration in the records ({what}; "
             f"{c['runs']} runs):",

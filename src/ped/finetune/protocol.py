@@ -272,10 +272,14 @@ def _recompute_bn(net: Any, x: Any, batch_size: int, device: str) -> bool:
     for m in bns:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
+    starts = list(range(0, x.shape[0], batch_size))
+    if len(starts) > 1 and x.shape[0] - starts[-1] == 1:
+        starts.pop()  # a chunk of one item breaks batch-norm in train mode: join the one before
+    ends = starts[1:] + [x.shape[0]]
     net.train()
     with torch.no_grad():
-        for s in range(0, x.shape[0], batch_size):
-            net(x[s : s + batch_size].to(device))
+        for s, e in zip(starts, ends):
+            net(x[s:e].to(device))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     net.eval()
