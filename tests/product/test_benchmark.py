@@ -303,6 +303,14 @@ def test_two_fine_tuning_configurations_never_mix(tmp_path):
     assert "8 runs of another fine-tuning configuration" in text
     assert "(head_norm 'none' there, 'batchnorm' here; 8 runs)" in text
     assert "| m3 | 0 | 96.00 | 80.00 | +16.00 | 0.1 / 0.1 |" in text
+    # the protocol's default configuration is judged wherever it was written in the file
+    from ped.finetune.protocol import FinetuneConfig
+
+    for r in new:
+        r["config_key"] = FinetuneConfig().key()
+    res.finetune = new + old
+    ft = res.to_dict(n_boot=20)["targets"]["t"]["finetune"]
+    assert {r["model"]: r["finetuned"] for r in ft["candidates"]}["m3"] == 96.0
 
 
 def test_too_few_finetuned_models_is_said_not_computed():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import judge_twice, swap_resolution
-from ..finetune.protocol import record_config, summarise
+from ..finetune.protocol import FinetuneConfig, record_config, summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
 __all__ = ["BASELINES", "finetune_key", "finetune_section", "missing_scores", "TRUTHS"]
@@ -124,19 +124,21 @@ def _shares_splits(rec: Mapping[str, Any], cfg: Any) -> bool:
 
 
 def finetune_key(result: Any) -> str | None:
-    """The fine-tuning configuration the page judges: that of the last run written with the
-    benchmark's pool and test size (None without one). Runs of other configurations stay in
-    the records and are counted as ``other_config``."""
+    """The fine-tuning configuration the page judges, among the runs with the benchmark's pool
+    and test size: the protocol's default (`FinetuneConfig()`) when the records hold it, else
+    the one written last (None without runs). Runs of other configurations stay in the
+    records, are counted as ``other_config`` and compared model by model."""
     keys = [r.get("config_key") for r in result.finetune if _shares_splits(r, result.config)]
-    return keys[-1] if keys else None
+    default = FinetuneConfig().key()
+    return default if default in keys else (keys[-1] if keys else None)
 
 
 def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[str, Any] | None:
     """Everything the benchmark's page shows of the fine-tuned truth on one target.
 
     Only runs whose pool and test size are the benchmark's count (they share its splits),
-    and of those only the runs of one fine-tuning configuration (`finetune_key`: the one
-    written last), so that two protocols never mix; only complete learning-rate grids are
+    and of those only the runs of one fine-tuning configuration (`finetune_key`), so that
+    two protocols never mix; only complete learning-rate grids are
     summarised (`ped.finetune.protocol.summarise`, with
     recomputed batch-norm statistics). The scores are judged on the models that have both
     truths and on the seeds every one of those models has.
