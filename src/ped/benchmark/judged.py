@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import judge_twice, swap_resolution
-from ..finetune.protocol import FinetuneConfig, record_config, summarise
+from ..finetune.protocol import FinetuneConfig
+from ..finetune.truth_records import record_config, summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
 __all__ = ["BASELINES", "finetune_key", "finetune_section", "missing_scores", "TRUTHS"]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import evaluate_seeds
-from ..finetune.protocol import load_records
+from ..finetune.truth_records import load_records
 from .config import PRIORS, BenchmarkConfig
 from .judged import finetune_section, missing_scores
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..dynamics import ReferenceStats
 from ..features import extract
 from ..finetune import compute_metric, pool_test_size, probe_decisions, seed_split, select_best
-from ..finetune.protocol import load_records
+from ..finetune.truth_records import load_records
 from ..scoring import score_many
 from .config import TARGETS, BenchmarkConfig
 from .config import plan_references as _plan_references

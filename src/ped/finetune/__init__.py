@@ -10,7 +10,8 @@ One job per module:
 - `ped.finetune.jobs`: what a grid point's job runs, in this process or in a Ray worker;
 - `ped.finetune.sweep`: `finetune`, the sweep over the results database and the job runner;
 - `ped.finetune.protocol`: the converged fine-tuning ground truth of the zoo benchmark (all
-  layers, learning rate chosen on held-out items, curves recorded; `run_finetune_truth`).
+  layers, learning rate chosen on held-out items, curves recorded; `run_finetune_truth`);
+- `ped.finetune.truth_records`: its records (`append_record`, `load_records`, `summarise`).
 """
 
 from __future__ import annotations

@@ -44,7 +44,6 @@ import copy
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -56,6 +55,14 @@ import numpy as np
 from ..data import balanced_order, load_dataset
 from .splits import pool_test_size, seed_split
 from .training import starting_module
+from .truth_records import (
+    BN_EVALS,
+    LEGACY_SETTINGS,
+    append_record,
+    load_records,
+    record_config,
+    summarise,
+)
 
 __all__ = [
     "CANDIDATES",
@@ -97,7 +104,6 @@ CANDIDATES: tuple[str, ...] = (
     "zoo:craft-vgg16bn",
 )
 AUGMENTS = ("none", "shift", "imagenet")
-BN_EVALS = ("running", "recompute")
 HEAD_NORMS = ("batchnorm", "none")
 
 
@@ -189,16 +195,6 @@ class FinetuneConfig:
         if d["head_norm"] == "none":
             d.pop("head_norm")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-
-#: Settings a record written before the field existed ran with (its ``config`` lacks them).
-LEGACY_SETTINGS: dict[str, Any] = {"head_norm": "none"}
-
-
-def record_config(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a record ran with: its stored ``config``, with `LEGACY_SETTINGS` for the
-    fields that did not exist when it was written."""
-    return {**LEGACY_SETTINGS, **dict(record.get("config") or {})}
 
 
 def pool_splits(
@@ -454,35 +450,6 @@ def levelled(losses: Sequence[float], tol: float) -> bool:
     return bool(drop > 0 and last <= tol * drop)
 
 
-def _append(path: Path, rec: Mapping[str, Any]) -> None:
-    """Append one record as one ``write`` on an ``O_APPEND`` descriptor, so that several
-    worker processes can share one file without tearing each other's lines; a last line torn
-    by a kill is ended first, so the new record stays readable."""
-    data = (json.dumps(rec) + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a kill: end it
-            data = b"\n" + data
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
-def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """The records of ``records.jsonl`` (a torn last line from a kill is skipped)."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
 def _open_pool(spec: Any, target: Any, config: FinetuneConfig) -> tuple[Any, Any, np.ndarray, Any]:
     """Backbone, preprocessed pool, labels and (for ImageNet augmentation) the raw items."""
     from ..models import load_backbone  # loads torch: only when a model is opened
@@ -560,7 +527,7 @@ def run_finetune_truth(
                               config=config, items=items)  # fmt: skip
             rec.update(config_key=key, config=asdict(config), target=job[0], spec=job[1],
                        seed=seed, lr=lr)  # fmt: skip
-            _append(ckpt, rec)
+            append_record(ckpt, rec)
             records.append(rec)
             if log is not None:
                 log(_line(rec))
@@ -596,46 +563,3 @@ def _line(rec: Mapping[str, Any]) -> str:
         f"BN), val {rec['val_acc_running']:.1f}, loss {rec['curve'][-1]['train_loss']:.3g}, "
         f"levelled {rec['levelled']}, {rec['seconds']:.0f} s"
     )
-
-
-def summarise(
-    records: Sequence[Mapping[str, Any]], *, bn_eval: str = "recompute"
-) -> dict[str, dict[str, dict[int, dict[str, Any]]]]:
-    """Per target, model and seed: the chosen learning rate and its test accuracy.
-
-    The learning rate with the best validation accuracy wins (ties: lower validation loss,
-    then the smaller rate). Only complete grids (every learning rate of the record's config)
-    are summarised.
-
-    Returns
-    -------
-    dict
-        ``{target: {spec: {seed: {"lr", "test_acc", "val_acc", "levelled", "curve",
-        "train_acc", "edge"}}}}`` (``train_acc``: the last epoch's training accuracy); ``edge`` is ``"max"`` or ``"min"`` when the chosen rate is the grid's
-        largest or smallest (a rate beyond the grid might do better), else None.
-    """
-    if bn_eval not in BN_EVALS:
-        raise ValueError(f"Unknown bn_eval {bn_eval!r}; choose from {BN_EVALS}.")
-    groups: dict[tuple[str, str, int], list[Mapping[str, Any]]] = {}
-    for r in records:
-        groups.setdefault((r["target"], r["spec"], int(r["seed"])), []).append(r)
-    out: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
-    for (target, spec, seed), runs in sorted(groups.items()):
-        lrs = {float(r["lr"]) for r in runs}
-        if lrs != {float(v) for v in runs[0]["config"]["lrs"]}:
-            continue
-        edges = {max(lrs): "max", min(lrs): "min"} if len(lrs) > 1 else {}
-        best = min(
-            runs,
-            key=lambda r: (-r[f"val_acc_{bn_eval}"], r[f"val_loss_{bn_eval}"], r["lr"]),
-        )
-        out.setdefault(target, {}).setdefault(spec, {})[seed] = {
-            "lr": float(best["lr"]),
-            "test_acc": float(best[f"test_acc_{bn_eval}"]),
-            "val_acc": float(best[f"val_acc_{bn_eval}"]),
-            "levelled": bool(best["levelled"]),
-            "curve": [c["train_loss"] for c in best["curve"]],
-            "train_acc": float(best["curve"][-1]["train_acc"]) if best["curve"] else math.nan,
-            "edge": edges.get(float(best["lr"])),
-        }
-    return out
