@@ -211,3 +211,24 @@ def test_pool_and_test_size_are_the_benchmarks():
         BenchmarkConfig().pool,
         BenchmarkConfig().n_test,
     )
+
+
+def test_records_are_never_read_or_written_through_a_link(tmp_path):
+    from ped.errors import PedError
+    from ped.finetune.truth_records import append_record
+
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text('{"secret": 1}\n')
+    link = tmp_path / "records.jsonl"
+    link.symlink_to(outside)
+    with pytest.raises(PedError, match="records.jsonl is not a regular file"):
+        load_records(link)
+    with pytest.raises(PedError, match="records.jsonl is not a regular file"):
+        append_record(link, {"a": 1})
+    assert outside.read_text() == '{"secret": 1}\n'  # nothing written through the link
+    assert load_records(tmp_path / "missing.jsonl") == []
+    real = tmp_path / "real.jsonl"
+    append_record(real, {"a": 1})
+    real.write_text(real.read_text() + '{"torn')  # a kill mid-line
+    append_record(real, {"b": 2})
+    assert load_records(real) == [{"a": 1}, {"b": 2}]

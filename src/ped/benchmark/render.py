@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report import label_points, plot_heatmap, pyplot, short_name
+from ..report import label_points, plot_heatmap, pyplot, save_figure, short_name
 from ..scoring import list_scores
 from .config import DEFAULT_PED, PAPER_BASES, PRIORS, TARGETS, ped_name
 from .render_finetune import (
@@ -234,10 +234,7 @@ def plot_truth(summary: Mapping[str, Any], target: str, path: str | Path) -> Pat
     ax.set_xlabel("linear-probe test accuracy (%), ± s.e. over seeds")
     ax.set_title(f"{target}: ground truth", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_scatter(summary: Mapping[str, Any], target: str, base: str, path: str | Path) -> Path:
@@ -261,10 +258,7 @@ def plot_scatter(summary: Mapping[str, Any], target: str, base: str, path: str |
         ax.set_ylabel("linear-probe accuracy (%)")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{target}", fontsize=10)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def write_outputs(

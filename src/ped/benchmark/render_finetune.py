@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import swap_resolution
-from ..report import label_points, pyplot, short_name
+from ..report import label_points, pyplot, save_figure, short_name
 from .config import DEFAULT_PED, ped_name
 from .judged import BASELINES, TRUTHS
 
@@ -167,10 +167,7 @@ def plot_curves(summary: Mapping[str, Any], target: str, path: str | Path) -> Pa
         ax.grid(alpha=0.3)
     ax_l.legend(fontsize=6, ncol=2)
     fig.suptitle(f"{target}: fine-tuning curves (every model, learning rate and seed)", fontsize=10)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def both_truths_table(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,10 +330,7 @@ def plot_both_truths(summary: Mapping[str, Any], path: str | Path, *, names: Any
     targets = both_truths_table(summary)["targets"]
     ax.set_title("every score against both truths ("
                  + ", ".join(f"{t}: {n}" for t, n in targets.items()) + " models)", fontsize=10)  # fmt: skip
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_finetuned_vs_probe(summary: Mapping[str, Any], target: str, path: str | Path) -> Path:
@@ -363,10 +357,7 @@ def plot_finetuned_vs_probe(summary: Mapping[str, Any], target: str, path: str |
     ax.set_ylabel("fine-tuned test accuracy (%)")
     ax.grid(alpha=0.3)
     ax.set_title(f"{target}: fine-tuned against linear probe ({len(rows)} models)", fontsize=10)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def _compared_lines(compared: Any) -> list[str]:

@@ -22,6 +22,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..errors import PedError
+
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
@@ -33,8 +35,9 @@ TMP_NAME = re.compile(r"^\.[A-Za-z0-9_.]+\.\d+\.[0-9a-f]{8}\.tmp(\.npz)?$")
 CHECKSUM_ALGORITHM = "sha256"
 
 
-class UnsafeFileError(OSError):
-    """A path of the store that is not a regular file (or folder) the store can trust."""
+class UnsafeFileError(PedError, OSError):
+    """A path that is not a regular file (or folder) ped can trust: a symbolic link, a FIFO,
+    a device (a `PedError`, so the command line says it in one line)."""
 
 
 def kind(path: Path) -> str | None:

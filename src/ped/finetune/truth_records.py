@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..features._files import UnsafeFileError, kind, open_regular
+
 __all__ = [
     "BN_EVALS",
     "LEGACY_SETTINGS",
@@ -19,6 +21,8 @@ __all__ = [
     "record_config",
     "summarise",
 ]
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 #: Batch-norm statistics a summary can read: those training left, or recomputed ones.
 BN_EVALS = ("running", "recompute")
@@ -36,9 +40,15 @@ def record_config(record: Mapping[str, Any]) -> dict[str, Any]:
 def append_record(path: Path, rec: Mapping[str, Any]) -> None:
     """Append one record as one ``write`` on an ``O_APPEND`` descriptor, so that several
     worker processes can share one file without tearing each other's lines; a last line torn
-    by a kill is ended first, so the new record stays readable."""
+    by a kill is ended first, so the new record stays readable. A symbolic link or anything
+    but a regular file at ``path`` is refused (`UnsafeFileError`), never written through."""
     data = (json.dumps(rec) + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    if kind(path) not in (None, "file"):
+        raise UnsafeFileError(f"{path} is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _O_NOFOLLOW, 0o644)
+    except OSError as exc:  # ELOOP: replaced by a link since the check
+        raise UnsafeFileError(f"{path} cannot be opened as a regular file") from exc
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a kill: end it
@@ -49,12 +59,15 @@ def append_record(path: Path, rec: Mapping[str, Any]) -> None:
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """The records of ``records.jsonl`` (a torn last line from a kill is skipped)."""
+    """The records of ``records.jsonl`` (a torn last line from a kill is skipped); none when
+    the file is missing. A symbolic link or a non-regular file is refused (`UnsafeFileError`)."""
     path = Path(path)
-    if not path.is_file():
+    if kind(path) is None:
         return []
+    with open_regular(path) as f:
+        text = f.read().decode("utf-8", errors="replace")
     out = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:

@@ -36,6 +36,7 @@ from .plots import (
     plot_score_bars,
     plot_score_vs_truth,
     pyplot,
+    save_figure,
     short_name,
     tail_name,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "evaluation_rows",
     "short_name",
     "pyplot",
+    "save_figure",
     "label_points",
     "tail_name",
     "panel_axes",

@@ -16,6 +16,7 @@ from ..evaluation import HEADLINE, Evaluation, pair_names
 
 __all__ = [
     "pyplot",
+    "save_figure",
     "short_name",
     "label_points",
     "tail_name",
@@ -38,6 +39,14 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (the format from its suffix), close it, return the path."""
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
 
 
 def short_name(model: str) -> str:
@@ -180,10 +189,7 @@ def plot_score_vs_truth(evaluation: Evaluation, path: str | Path) -> Path:
         xs = [row.values[m] for m in row.models]
         ys = [evaluation.truth[m] for m in row.models]
         label_points(ax, [tail_name(m, 22) for m in row.models], xs, ys)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_dynamics(simulations: Mapping[str, Any], path: str | Path, *, title: str = "") -> Path:
@@ -248,10 +254,7 @@ def plot_dynamics(simulations: Mapping[str, Any], path: str | Path, *, title: st
         )
     if title:
         fig.suptitle(title, fontsize=11)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_heatmap(
@@ -296,10 +299,7 @@ def plot_heatmap(
             ax.text(j, i, txt, ha="center", va="center", fontsize=8)
     fig.colorbar(im, ax=ax, label=label, shrink=0.9)
     ax.set_title(title or "weighted Kendall's τ per dataset and score", fontsize=10)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_agreement(
@@ -364,10 +364,7 @@ def plot_score_bars(
     for ax, score in zip(panel_axes(fig, len(scores), ncols), scores):
         _score_panel(ax, score, values[score], set((unsure or {}).get(score, ())))
     fig.suptitle(title or "scores per model (best on top, higher is better)", fontsize=11)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _score_panel(ax: Any, score: str, vals: Mapping[str, float], unsure: set[str]) -> None:
