@@ -221,7 +221,7 @@ def test_entry_written_without_checksum_is_adopted(tmp_path, small, entry, caplo
 
 
 def test_checksum_is_verified_once_per_process_until_a_file_changes(entry, monkeypatch):
-    from ped.features import _files
+    from ped import _files
 
     calls = []
     real = _files.file_digest

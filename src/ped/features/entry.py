@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _files
-from ._files import kind
+from .. import _files
+from .._files import kind
 
 __all__ = ["FeatureSet", "DamagedEntry", "checksum_record", "feature_key", "load_entry"]
 

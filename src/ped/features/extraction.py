@@ -27,8 +27,8 @@ import numpy as np
 from ped.data import Dataset, balanced_order, load_dataset
 from ped.errors import StoreError, UnknownDatasetError
 
-from . import _files
-from ._files import kind
+from .. import _files
+from .._files import kind
 from .entry import FORMAT_VERSION, FeatureSet, checksum_record, feature_key
 from .store import FeatureStore, as_store
 

@@ -11,7 +11,7 @@ import numpy as np
 from ped.dynamics import ReferenceStats
 from ped.errors import StoreError
 
-from . import _files
+from .. import _files
 from .extraction import ProgressFn, extract
 from .store import FeatureStore
 

@@ -42,8 +42,8 @@ from ped import _paths
 from ped._locking import file_lock
 from ped.errors import StoreError
 
-from . import _files
-from ._files import kind
+from .. import _files
+from .._files import kind
 from .entry import FORMAT_VERSION, DamagedEntry, FeatureSet, feature_key, load_entry
 
 __all__ = [

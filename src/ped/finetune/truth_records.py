@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..features._files import UnsafeFileError, kind, open_regular
+from .._files import UnsafeFileError, kind, open_regular
 
 __all__ = [
     "BN_EVALS",
