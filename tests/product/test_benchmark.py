@@ -313,6 +313,33 @@ def test_two_fine_tuning_configurations_never_mix(tmp_path):
     assert {r["model"]: r["finetuned"] for r in ft["candidates"]}["m3"] == 96.0
 
 
+def test_judged_block_keeps_the_most_model_seed_points():
+    from ped.benchmark.judged import judged_block
+
+    assert judged_block({"a": {0, 1}, "b": {0, 1}, "c": {0}}) == (["a", "b"], [0, 1])
+    assert judged_block({"a": {0, 1}, "b": {0}, "c": {0}}) == (["a", "b", "c"], [0])
+    assert judged_block({"a": {0, 1}, "b": {0}}) == (["a", "b"], [0])  # a tie: more models
+    assert judged_block({"a": {0, 1, 2}, "b": {1, 2}, "c": {1, 2}}) == (["a", "b", "c"], [1, 2])
+    assert judged_block({}) == ([], []) and judged_block({"a": set()}) == ([], [])
+
+
+def test_a_model_fine_tuned_on_fewer_seeds_is_left_out_not_the_seeds(tmp_path):
+    res = _fake_result()
+    res.finetune = _finetune_records((95.0, 90.0, 85.0), seeds=(0, 1)) + [
+        {**r, "spec": "m3"} for r in _finetune_records((80.0,), seeds=(0,))
+    ]
+    ft = res.to_dict(n_boot=20)["targets"]["t"]["finetune"]
+    assert ft["seeds"] == [0, 1] and ft["fewer_seeds"] == ["m3"]
+    assert ft["judged"]["models"] == ["m0", "m1", "m2"]
+    assert {r["model"] for r in ft["candidates"]} == {"m0", "m1", "m2", "m3"}
+    write_outputs(res, tmp_path, n_boot=20)
+    text = (tmp_path / "tables.md").read_text()
+    assert (
+        "Left out of the judgement for lacking those seeds (shown in the table above): `m3`."
+        in text
+    )
+
+
 def test_too_few_finetuned_models_is_said_not_computed():
     res = _fake_result()
     res.finetune = _finetune_records((95.0, 90.0))

@@ -20,7 +20,14 @@ from ..finetune.protocol import FinetuneConfig
 from ..finetune.truth_records import record_config, summarise
 from .config import PRIORS, TARGETS, plan_references, score_plan
 
-__all__ = ["BASELINES", "finetune_key", "finetune_section", "missing_scores", "TRUTHS"]
+__all__ = [
+    "BASELINES",
+    "TRUTHS",
+    "finetune_key",
+    "finetune_section",
+    "judged_block",
+    "missing_scores",
+]
 
 #: Names of the two ground truths, in the order the tables show them.
 TRUTHS: tuple[str, str] = ("fine-tuned", "linear probe")
@@ -124,6 +131,24 @@ def _shares_splits(rec: Mapping[str, Any], cfg: Any) -> bool:
     return (rec["config"]["pool"], rec["config"]["n_test"]) == (cfg.pool, cfg.n_test)
 
 
+def judged_block(seed_sets: Mapping[str, set[int]]) -> tuple[list[str], list[int]]:
+    """The models and shared seeds the scores are judged on: the block with the most points.
+
+    Every model's seed set proposes a block (that set, and every model holding all of it);
+    the block with the most (model, seed) points wins, ties going to more models. So two
+    models fine-tuned on one seed only do not pull seventeen others down to that seed: they
+    are left out of the judgement (and listed), while one model with an extra seed does not
+    add that seed for everyone.
+    """
+    best: tuple[int, int, list[str], list[int]] = (0, 0, [], [])
+    for proposal in {frozenset(v) for v in seed_sets.values() if v}:
+        models = [m for m, v in seed_sets.items() if proposal <= v]
+        size = (len(models) * len(proposal), len(models))
+        if size > best[:2]:
+            best = (*size, models, sorted(proposal))
+    return best[2], best[3]
+
+
 def finetune_key(result: Any) -> str | None:
     """The fine-tuning configuration the page judges, among the runs with the benchmark's pool
     and test size: the protocol's default (`FinetuneConfig()`) when the records hold it, else
@@ -142,14 +167,15 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
     two protocols never mix; only complete learning-rate grids are
     summarised (`ped.finetune.protocol.summarise`, with
     recomputed batch-norm statistics). The scores are judged on the models that have both
-    truths and on the seeds every one of those models has.
+    truths, on the block of models and shared seeds with the most points (`judged_block`).
 
     Returns
     -------
     dict or None
         None without fine-tuning records for ``target``; else ``candidates``, ``judged``
         (`ped.evaluation.judge_twice`), ``seeds``, ``resolution``, ``batch_norm``,
-        ``curves``, ``incomplete`` (models whose grid is unfinished) and ``other_config``
+        ``curves``, ``incomplete`` (models whose grid is unfinished), ``fewer_seeds``
+        (models left out of the judgement for lacking its seeds) and ``other_config``
         (runs left out for another pool, test size or fine-tuning configuration) and
         ``compared`` (per other configuration with the same splits, its differing settings
         and both fine-tuned accuracies of every model and seed complete under both).
@@ -165,9 +191,9 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
     recs = [r for r in result.records if r["target"] == target]
     by_spec = {r["spec"]: r for r in recs}
     both = [s for s in chosen if s in by_spec]
-    seed_sets = [set(chosen[s]) & {int(x["seed"]) for x in by_spec[s]["seeds"]} for s in both]
-    seeds = sorted(set.intersection(*seed_sets)) if seed_sets else []
-    models = [s for s in both if seeds]
+    models, seeds = judged_block(
+        {s: set(chosen[s]) & {int(x["seed"]) for x in by_spec[s]["seeds"]} for s in both}
+    )
     scores_all = result.score_samples(target)
     truths = {
         TRUTHS[0]: {by_spec[s]["model"]: [chosen[s][k]["test_acc"] for k in seeds] for s in models},
@@ -190,6 +216,7 @@ def finetune_section(result: Any, target: str, *, n_boot: int = 1000) -> dict[st
         "batch_norm": _batch_norm(usable),
         "curves": _curves(usable),
         "incomplete": sorted({r["spec"] for r in usable} - set(chosen)),
+        "fewer_seeds": [s for s in both if s not in models],
         "other_config": len(ft) - len(usable),
         "compared": _compare_configs(ft, usable, chosen, cfg, target),
     }

@@ -121,6 +121,12 @@ def _judged_lines(ft: Mapping[str, Any], probe_rows: Mapping[str, Any]) -> list[
         "worst); a difference smaller than that is one pair of models.",
         "",
     ]
+    if ft.get("fewer_seeds"):
+        lines += [
+            "Left out of the judgement for lacking those seeds (shown in the table above): "
+            + ", ".join(f"`{s}`" for s in ft["fewer_seeds"]) + ".",
+            "",
+        ]  # fmt: skip
     for b in judged["between"]:
         lines += [
             f"The two ground truths against each other: weighted τ {_f(b['weighted_tau'])} "

@@ -82,9 +82,13 @@ __all__ = [
 ProgressFn = Callable[..., None]
 #: Targets of the fine-tuned ground truth (small grey images with headroom above the probe).
 FINETUNE_TARGETS: tuple[str, ...] = ("fashion-mnist", "animal-mnist")
-#: Candidates with a trainable torch module, cheapest first (a partial run covers the most).
+#: Candidates with a trainable torch module (ONNX graphs through onnx2torch included), cheapest
+#: first (a partial run covers the most).
 CANDIDATES: tuple[str, ...] = (
+    "zoo:ppocr-det@s8",
+    "zoo:ppocr-det@s16",
     "zoo:mtcnn-onet",
+    "zoo:ppocr-det",
     "zoo:mobilenetv2@s16",
     "zoo:efficientnet-lite0@s16",
     "zoo:mobilenetv2",
@@ -92,6 +96,7 @@ CANDIDATES: tuple[str, ...] = (
     "zoo:random-mobilenetv2",
     "zoo:mobilenetv2@s32",
     "zoo:efficientnet-lite0@s32",
+    "zoo:ppocr-cls",
     "zoo:craft-vgg16bn@s8",
     "zoo:hed-vgg16@s8",
     "zoo:mobilenetv2@s8",
