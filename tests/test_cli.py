@@ -123,6 +123,9 @@ def test_scores_listing_names_both_feature_transformations(capsys):
     assert code == 0
     flat = " ".join(out.split())
     assert "ped+<name> or sa+<name> for any score that reads features" in flat
+    # the baselines every score must beat, and the data-free priors with their names
+    assert "knn" in flat and "linear_cv" in flat
+    assert "predictors prior:params and prior:imagenet_top1" in flat
 
 
 def test_install_offline_zoo_commands(monkeypatch):
