@@ -251,3 +251,48 @@ def test_feature_scale_reports_the_pooled_features_a_head_reads(monkeypatch, cap
     assert head.split() == ["model", "features", "rms", "median", "std"]
     name, dim, rms, std = row.split()
     assert name == "fake:tiny-0" and dim == "8" and float(rms) > 0 and float(std) > 0
+
+
+def test_probe_at_size_runs_the_benchmark_probe_at_each_size(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("torch")
+    import ped.features.extraction
+    import ped.models
+
+    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(BENCH.parent / "tests" / "finetune"))
+    try:
+        probe_at_size = importlib.import_module("probe_at_size")
+        fakes = importlib.import_module("fakes")
+    finally:
+        sys.path.remove(str(BENCH))
+        sys.path.remove(str(BENCH.parent / "tests" / "finetune"))
+    sizes = []
+
+    def backbone(spec, *, image_size):
+        sizes.append(image_size)
+        return fakes.FakeBackbone()
+
+    monkeypatch.setenv("PED_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(ped.models, "load_backbone", backbone)
+    monkeypatch.setattr(
+        ped.features.extraction, "load_dataset", lambda spec, split: fakes.FakeImages(60)
+    )
+    out = tmp_path / "rows.json"
+    argv = [
+        "fake:tiny-0",
+        "--target",
+        "fake",
+        "--sizes",
+        "8,16",
+        "--seeds",
+        "0,1",
+        "--json",
+        str(out),
+    ]
+    assert probe_at_size.main(argv) == 0
+    rows = json.loads(out.read_text())
+    assert sizes == [8, 16]
+    assert [(r["image_size"], r["seed"]) for r in rows] == [(8, 0), (8, 1), (16, 0), (16, 1)]
+    assert all(0.0 <= r["accuracy"] <= 100.0 for r in rows)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:3] == ["target", "model", "px"] and len(lines) == 5
