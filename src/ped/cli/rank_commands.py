@@ -24,7 +24,7 @@ def rank_cmd(
         None,
         "--score",
         "-s",
-        help="Score name; repeat for several (default: parc, gbc, ped+gbc, logme, ped+logme, "
+        help="Score name; repeat for several (default: knn, parc, gbc, ped+gbc, "
         "PED at nsigma 0.3; see docs/benchmarks.md).",
     ),
     reference: str | None = typer.Option(
