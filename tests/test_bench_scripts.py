@@ -231,19 +231,23 @@ def test_default_selection_leaves_the_newer_scores_to_their_own_benchmark(bench)
     assert not {"knn", "linear_cv", "ncti", "etran_lda", "pactran_gauss", "nleep"} & set(names)
 
 
-def test_feature_scale_reports_the_pooled_features_a_head_reads(monkeypatch, capsys):
+def _script_and_fakes(name: str):
+    """A torch benchmark script of ``benchmarks/`` and the finetune tests' tiny fakes."""
     pytest.importorskip("torch")
+    paths = [str(BENCH), str(BENCH.parent / "tests" / "finetune")]
+    sys.path[:0] = paths
+    try:
+        return importlib.import_module(name), importlib.import_module("fakes")
+    finally:
+        for p in paths:
+            sys.path.remove(p)
+
+
+def test_feature_scale_reports_the_pooled_features_a_head_reads(monkeypatch, capsys):
+    feature_scale, fakes = _script_and_fakes("feature_scale")
     import ped.data
     import ped.models
 
-    sys.path.insert(0, str(BENCH))
-    sys.path.insert(0, str(BENCH.parent / "tests" / "finetune"))
-    try:
-        feature_scale = importlib.import_module("feature_scale")
-        fakes = importlib.import_module("fakes")
-    finally:
-        sys.path.remove(str(BENCH))
-        sys.path.remove(str(BENCH.parent / "tests" / "finetune"))
     monkeypatch.setattr(ped.models, "load_backbone", lambda spec, **kw: fakes.FakeBackbone())
     monkeypatch.setattr(ped.data, "load_dataset", lambda spec: fakes.FakeImages(40))
     assert feature_scale.main(["fake:tiny-0", "--items", "12"]) == 0
@@ -254,18 +258,10 @@ def test_feature_scale_reports_the_pooled_features_a_head_reads(monkeypatch, cap
 
 
 def test_probe_at_size_runs_the_benchmark_probe_at_each_size(monkeypatch, capsys, tmp_path):
-    pytest.importorskip("torch")
+    probe_at_size, fakes = _script_and_fakes("probe_at_size")
     import ped.features.extraction
     import ped.models
 
-    sys.path.insert(0, str(BENCH))
-    sys.path.insert(0, str(BENCH.parent / "tests" / "finetune"))
-    try:
-        probe_at_size = importlib.import_module("probe_at_size")
-        fakes = importlib.import_module("fakes")
-    finally:
-        sys.path.remove(str(BENCH))
-        sys.path.remove(str(BENCH.parent / "tests" / "finetune"))
     sizes = []
 
     def backbone(spec, *, image_size):

@@ -321,6 +321,7 @@ def test_judged_block_keeps_the_most_model_seed_points():
     assert judged_block({"a": {0, 1}, "b": {0}}) == (["a", "b"], [0])  # a tie: more models
     assert judged_block({"a": {0, 1, 2}, "b": {1, 2}, "c": {1, 2}}) == (["a", "b", "c"], [1, 2])
     assert judged_block({}) == ([], []) and judged_block({"a": set()}) == ([], [])
+    assert judged_block({"b": {1}, "a": {0}}) == (["a"], [0])  # a full tie: the smallest seeds
 
 
 def test_a_model_fine_tuned_on_fewer_seeds_is_left_out_not_the_seeds(tmp_path):

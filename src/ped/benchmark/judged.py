@@ -138,14 +138,15 @@ def judged_block(seed_sets: Mapping[str, set[int]]) -> tuple[list[str], list[int
     the block with the most (model, seed) points wins, ties going to more models. So two
     models fine-tuned on one seed only do not pull seventeen others down to that seed: they
     are left out of the judgement (and listed), while one model with an extra seed does not
-    add that seed for everyone.
+    add that seed for everyone. A tie of both goes to the smallest seeds, so the answer does
+    not depend on the order of the models.
     """
     best: tuple[int, int, list[str], list[int]] = (0, 0, [], [])
-    for proposal in {frozenset(v) for v in seed_sets.values() if v}:
-        models = [m for m, v in seed_sets.items() if proposal <= v]
+    for proposal in sorted({tuple(sorted(v)) for v in seed_sets.values() if v}):
+        models = [m for m, v in seed_sets.items() if set(proposal) <= v]
         size = (len(models) * len(proposal), len(models))
         if size > best[:2]:
-            best = (*size, models, sorted(proposal))
+            best = (*size, models, list(proposal))
     return best[2], best[3]
 
 
