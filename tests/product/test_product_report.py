@@ -352,7 +352,7 @@ def test_rank_table_and_progress_fit_80_and_120_columns(tmp_path):
         lines = lines[:end]  # the table, its title and caption (notes wrap as text)
         assert max(len(line) for line in lines) <= columns, res.stdout
         header = next(line for line in lines if line.startswith("┃ rank"))
-        assert "parc" in header  # rank, model and the first score always stay
+        assert "knn" in header  # rank, model and the first score always stay
         rows = [line for line in lines if line.startswith("│")]
         assert len(rows) == 2
         for row in rows:
@@ -363,7 +363,7 @@ def test_rank_table_and_progress_fit_80_and_120_columns(tmp_path):
         if columns == 80:
             assert "not shown at 80 columns: seconds" in res.stdout
         else:
-            assert "seconds" in header and "ped+logme" in header and "not shown" not in res.stdout
+            assert "seconds" in header and "ped+gbc" in header and "not shown" not in res.stdout
         bar = [line for line in res.stderr.splitlines() if "2/2" in line]
         assert bar and all(len(line) <= columns for line in bar), res.stderr
         assert re.search(r"2/2 .*\d:\d\d:\d\d\s*$", bar[-1]), bar  # count and ETA kept
