@@ -2,11 +2,13 @@
 
 The benchmark's linear probe reads features of images at 96 px; the fine-tuning protocol trains
 at 64 px. When a pretrained candidate fine-tunes below its probe, this asks whether the input
-size explains it: the same probe (`ped.benchmark.run.probe_accuracy`, the benchmark's C grid,
-pool and seed splits) on features extracted at each of ``--sizes``::
+size explains it: the same probe (`ped.benchmark.run.seed_probe`: the benchmark's C grid,
+pool and seed splits) on features extracted at each of ``--sizes``. The committed records
+(`benchmarks/results/probe_at_size.json`, cited in docs/benchmarks.md) come from::
 
-    python benchmarks/probe_at_size.py zoo:efficientnet-lite2 zoo:efficientnet-lite0 \\
-        --target animal-mnist --seeds 0,1 --json benchmarks/results/probe_at_size.json
+    python benchmarks/probe_at_size.py zoo:efficientnet-lite0 zoo:efficientnet-lite0@s32 \\
+        zoo:efficientnet-lite1 zoo:efficientnet-lite2 zoo:mobilenetv2 --target animal-mnist \\
+        --target fashion-mnist --json benchmarks/results/probe_at_size.json
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from ped.benchmark import BenchmarkConfig
-    from ped.benchmark.run import probe_accuracy
+    from ped.benchmark.run import seed_probe
     from ped.features import extract
-    from ped.finetune import pool_test_size, seed_split
     from ped.models import load_backbone
 
     cfg = BenchmarkConfig()
@@ -47,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                 fs = extract(load_backbone(spec, image_size=size), target, limit=cfg.pool)
                 X = np.asarray(fs.features, dtype=np.float32)
                 y = np.asarray(fs.labels)
-                n_test = pool_test_size(y.shape[0], cfg.pool, cfg.n_test)
                 for seed in _ints(args.seeds):
-                    train, test = seed_split(y, n_test, seed)
-                    acc, c = probe_accuracy(X, y, train, test, cs=cfg.cs, seed=seed,
-                                            max_iter=cfg.max_iter)  # fmt: skip
+                    acc, c, _, _ = seed_probe(cfg, X, y, seed)
                     rows.append({"target": target, "spec": spec, "image_size": size,
                                  "seed": seed, "accuracy": acc, "c": c})  # fmt: skip
                     print(f"{target:14s} {spec:28s} {size:4d} {seed:4d} {acc:8.2f} {c:8.0e}")

@@ -20,7 +20,7 @@ from .config import plan_references as _plan_references
 from .config import score_plan as _score_plan
 from .results import BenchmarkResult, read_records
 
-__all__ = ["run_benchmark", "seed_split", "probe_accuracy"]
+__all__ = ["run_benchmark", "seed_split", "probe_accuracy", "seed_probe", "split_of_seed"]
 
 ProgressFn = Callable[..., None]
 
@@ -192,6 +192,30 @@ def run_benchmark(
     return result
 
 
+def split_of_seed(
+    config: BenchmarkConfig, labels: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (train, test) positions of one ground-truth seed in a target's pool.
+
+    A stratified split of ``config.n_test`` test items, scaled down on a target smaller than
+    the pool (`ped.finetune.pool_test_size`); the fine-tuned truth uses the same split.
+    """
+    n_test = pool_test_size(labels.shape[0], config.pool, config.n_test)
+    return seed_split(labels, n_test, seed)
+
+
+def seed_probe(
+    config: BenchmarkConfig, X: np.ndarray, y: np.ndarray, seed: int
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """The benchmark's linear probe on one seed: (test accuracy in %, chosen C, train, test).
+
+    ``train`` and ``test`` are the seed's positions in the pool (`split_of_seed`).
+    """
+    train, test = split_of_seed(config, y, seed)
+    acc, c = probe_accuracy(X, y, train, test, cs=config.cs, seed=seed, max_iter=config.max_iter)
+    return acc, c, train, test
+
+
 def _run_pair(config: BenchmarkConfig, target: str, spec: str, store: Any) -> dict[str, Any]:
     """The record of one (target, model): its features, then per seed the probe and scores."""
     from ..models import load_backbone  # imports torch
@@ -276,9 +300,8 @@ def _upgrade_pair(config: BenchmarkConfig, rec: Mapping[str, Any], store: Any) -
     needed = sorted({p[3] for p in plan if p[3] not in (None, "target")})
     refs = _references(config, bb, target, modality, needed, store)
     plan = [p for p in plan if p[3] in (None, "target") or p[3] in refs]
-    n_test = pool_test_size(y.shape[0], config.pool, config.n_test)
     for seed_rec in out["seeds"]:
-        train, _ = seed_split(y, n_test, int(seed_rec["seed"]))
+        train, _ = split_of_seed(config, y, int(seed_rec["seed"]))
         Xtr, ytr = X[train], y[train]
         seed_refs = dict(refs, target=ReferenceStats.from_features(Xtr, source="target"))
         mine = [p for p in plan if p[0] not in seed_rec["scores"]]
@@ -324,9 +347,8 @@ def _run_seed(
     plan: Sequence[tuple[str, str, float | None, str | None]],
 ) -> dict[str, Any]:
     """One ground-truth seed: its split, the probe's test accuracy, every score on train."""
-    train, test = seed_split(y, pool_test_size(y.shape[0], config.pool, config.n_test), seed)
     t1 = time.perf_counter()
-    acc, c = probe_accuracy(X, y, train, test, cs=config.cs, seed=seed, max_iter=config.max_iter)
+    acc, c, train, test = seed_probe(config, X, y, seed)
     probe_seconds = time.perf_counter() - t1
     Xtr, ytr = X[train], y[train]
     seed_refs = dict(refs)

@@ -23,7 +23,7 @@ Trust: ``meta.json`` carries the sha256 of every array file and of the rest of `
 its array checksums are verified the first time a process opens it (again whenever a file's
 size, inode or modification time changes); a damaged entry is a `ped.errors.StoreError` for
 `FeatureStore.get` and is reported and extracted again by `ped.features.extract`. The store
-never follows a symbolic link or opens anything but a regular file inside it (see `_files`),
+never follows a symbolic link or opens anything but a regular file inside it (see `ped._files`),
 and it deletes only names it writes, as regular files, in folders it created.
 """
 
