@@ -125,7 +125,9 @@ def test_scores_listing_names_both_feature_transformations(capsys):
     assert "ped+<name> or sa+<name> for any score that reads features" in flat
     # the baselines every score must beat, and the data-free priors with their names
     assert "knn" in flat and "linear_cv" in flat
-    assert "predictors prior:params and prior:imagenet_top1" in flat
+    from ped.benchmark.config import PRIORS
+
+    assert f"predictors {' and '.join(PRIORS)}." in flat  # the benchmark's names, kept in step
 
 
 def test_install_offline_zoo_commands(monkeypatch):

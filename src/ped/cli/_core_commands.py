@@ -78,13 +78,11 @@ def scores_cmd(
         highlight=False,
         soft_wrap=True,
     )
-    from ..benchmark.config import PRIORS
-
     console.print(
         "Data-free priors, which read no target data (ped.models.prior.model_prior): params (the "
         "parameters the features use) and IN top-1 (published ImageNet top-1, where the zoo "
         "knows it). `ped rank` shows them as columns; `ped benchmark` judges them as the "
-        f"predictors {' and '.join(PRIORS)}.",
+        "predictors prior:params and prior:imagenet_top1.",  # PRIORS, without loading scipy
         highlight=False,
         soft_wrap=True,
     )
